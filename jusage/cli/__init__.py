@@ -1,0 +1,7 @@
+"""The jusage command line (placeholder until the core lands)."""
+
+from __future__ import annotations
+
+
+def main() -> None:
+    """Run the CLI."""
