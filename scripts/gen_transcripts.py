@@ -61,11 +61,55 @@ PROJECTS = [
     "/home/ada/notes",
     "/srv/build/monorepo/packages/core",
 ]
-WORDS = (
-    "the of and to in is that for it as with was on be by this are or from at an which "
-    "function return value error file test import class module config cache token usage "
-    "session request response parse build run check fix update refactor module handler"
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "with",
+    "was",
+    "on",
+    "be",
+    "by",
+    "this",
+    "are",
+    "or",
+    "from",
+    "at",
+    "an",
+    "which",
+    "function",
+    "return",
+    "value",
+    "error",
+    "file",
+    "test",
+    "import",
+    "class",
+    "module",
+    "config",
+    "cache",
+    "token",
+    "usage",
+    "session",
+    "request",
+    "response",
+    "parse",
+    "build",
+    "run",
+    "check",
+    "fix",
+    "update",
+    "refactor",
+    "module",
+    "handler",
+]
 START = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
 
 
@@ -159,7 +203,11 @@ class ClaudeGen:
                     }
                 ],
             }
-            line["toolUseResult"] = {"stdout": self.rnd.text(10, 200), "stderr": "", "interrupted": False}
+            line["toolUseResult"] = {
+                "stdout": self.rnd.text(10, 200),
+                "stderr": "",
+                "interrupted": False,
+            }
         return line
 
     def usage(self, s: ClaudeSession) -> dict[str, Any]:
@@ -256,7 +304,9 @@ class ClaudeGen:
             s.cache_tokens = resume_from.cache_tokens
             s.clock = max(s.clock, resume_from.clock + timedelta(minutes=5))
         if rnd.random() < 0.3:
-            s.lines.append(dumps({"type": "summary", "summary": rnd.text(3, 8), "leafUuid": rnd.uid()}))
+            s.lines.append(
+                dumps({"type": "summary", "summary": rnd.text(3, 8), "leafUuid": rnd.uid()})
+            )
         made = 0
         while made < n_usage:
             self.write_line(s, self.user_line(s))
@@ -295,7 +345,15 @@ class ClaudeGen:
                 self.write_line(s, line)
                 made += 1
             if self.malformed and rnd.random() < 0.004:
-                s.lines.append(rnd.choice([b'{"type":"assistant","message":{"id":"msg_trunc', b"\x00\xff\xfe garbage \xc3\x28", b"[1,2,"]))
+                s.lines.append(
+                    rnd.choice(
+                        [
+                            b'{"type":"assistant","message":{"id":"msg_trunc',
+                            b"\x00\xff\xfe garbage \xc3\x28",
+                            b"[1,2,",
+                        ]
+                    )
+                )
             s.clock += timedelta(seconds=rnd.randint(5, 240))
         return s
 
@@ -347,7 +405,9 @@ class ClaudeGen:
             n = min(remaining, rnd.randint(max(1, per_session // 3), per_session * 2))
             # Start some sessions shortly before midnight UTC so turns straddle the day.
             if rnd.random() < 0.1:
-                clock = START + timedelta(days=day, hours=15, minutes=59, seconds=rnd.randint(0, 50))
+                clock = START + timedelta(
+                    days=day, hours=15, minutes=59, seconds=rnd.randint(0, 50)
+                )
             else:
                 clock = START + timedelta(days=day, minutes=rnd.randint(0, 14 * 60))
             resume = rnd.choice(sessions) if sessions and rnd.random() < 0.08 else None
@@ -364,9 +424,16 @@ class ClaudeGen:
         if self.malformed:
             folder = self.root / "projects" / encode_cwd(PROJECTS[0])
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "broken-binary.jsonl").write_bytes(bytes(rnd.getrandbits(8) for _ in range(4096)))
+            (folder / "broken-binary.jsonl").write_bytes(
+                bytes(rnd.getrandbits(8) for _ in range(4096))
+            )
             midnight = datetime(2025, 9, 3, tzinfo=UTC)
-            s = ClaudeSession(rnd.uid(), PROJECTS[1], folder / "midnight.jsonl", midnight - timedelta(milliseconds=1))
+            s = ClaudeSession(
+                rnd.uid(),
+                PROJECTS[1],
+                folder / "midnight.jsonl",
+                midnight - timedelta(milliseconds=1),
+            )
             s.model = "claude-sonnet-4-20250514"
             for line in self.assistant_message(s):
                 line["timestamp"] = iso(midnight - timedelta(milliseconds=1))
@@ -374,7 +441,9 @@ class ClaudeGen:
             for line in self.assistant_message(s):
                 line["timestamp"] = iso(midnight)
                 self.write_line(s, line)
-            s.lines.append(b'{"type":"user","message":{"role":"user","content":"' + b"x" * 200_000 + b'"}}')
+            s.lines.append(
+                b'{"type":"user","message":{"role":"user","content":"' + b"x" * 200_000 + b'"}}'
+            )
             s.lines.append(b'{"bad utf8":"\xc3\x28"}')
             self.flush(s)
 
@@ -401,7 +470,9 @@ class ClaudeGen:
                 share -= self.usage_lines - before
             self.flush(s)
         if self.usage_lines < goal:
-            s = self.session(rnd.choice(PROJECTS), clock + timedelta(hours=3), goal - self.usage_lines)
+            s = self.session(
+                rnd.choice(PROJECTS), clock + timedelta(hours=3), goal - self.usage_lines
+            )
             self.flush(s)
 
 
@@ -420,7 +491,13 @@ class CodexSession:
     events: list[bytes] = field(default_factory=list)  # replayable history (lines)
 
 
-TOTAL_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens")
+TOTAL_KEYS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+    "total_tokens",
+)
 
 
 class CodexGen:
@@ -436,7 +513,9 @@ class CodexGen:
             return self.root / "archived_sessions" / name
         return self.root / "sessions" / clock.strftime("%Y/%m/%d") / name
 
-    def line(self, s: CodexSession, kind: str, payload: dict[str, Any], *, history: bool = True) -> None:
+    def line(
+        self, s: CodexSession, kind: str, payload: dict[str, Any], *, history: bool = True
+    ) -> None:
         raw = dumps({"timestamp": iso(s.clock), "type": kind, "payload": payload})
         s.lines.append(raw)
         if history:
@@ -458,11 +537,17 @@ class CodexGen:
                 "summary": "auto",
             },
         )
-        self.line(s, "event_msg", {"type": "user_message", "message": rnd.text(4, 30), "kind": "plain"})
+        self.line(
+            s, "event_msg", {"type": "user_message", "message": rnd.text(4, 30), "kind": "plain"}
+        )
         self.line(
             s,
             "response_item",
-            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": rnd.text(4, 30)}]},
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": rnd.text(4, 30)}],
+            },
         )
         s.clock += timedelta(seconds=rnd.randint(1, 30))
         self.line(s, "event_msg", {"type": "token_count", "info": None, "rate_limits": None})
@@ -488,7 +573,11 @@ class CodexGen:
         self.line(
             s,
             "response_item",
-            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": rnd.text(5, 60)}]},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": rnd.text(5, 60)}],
+            },
         )
         if rnd.random() < 0.15:
             # Codex re-emits the same counters (e.g. after a rate-limit update).
@@ -516,7 +605,11 @@ class CodexGen:
         if parent is not None:
             s.cwd = meta["cwd"] = parent.cwd
             if subagent:
-                meta["source"] = {"subagent": {"thread_spawn": {"parent_thread_id": parent.session_id, "depth": 1}}}
+                meta["source"] = {
+                    "subagent": {
+                        "thread_spawn": {"parent_thread_id": parent.session_id, "depth": 1}
+                    }
+                }
             else:
                 meta["forked_from_id"] = parent.session_id
         self.line(s, "session_meta", meta, history=False)
@@ -544,7 +637,9 @@ class CodexGen:
         rnd = self.rnd
         recent: list[CodexSession] = []
         while self.token_events < entries:
-            clock = START + timedelta(days=rnd.randrange(days), minutes=rnd.randint(0, 16 * 60 + 50))
+            clock = START + timedelta(
+                days=rnd.randrange(days), minutes=rnd.randint(0, 16 * 60 + 50)
+            )
             n = min(entries - self.token_events, rnd.randint(1, 25))
             parent = rnd.choice(recent) if recent and rnd.random() < 0.15 else None
             when = parent.clock + timedelta(minutes=rnd.randint(1, 90)) if parent else clock
@@ -584,19 +679,32 @@ def jcode_log(path: Path, rnd: Rand, entries: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder to write (claude/, codex/, jcode/)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder to write (claude/, codex/, jcode/)"
+    )
     parser.add_argument("--kind", choices=["all", "claude", "codex", "jcode"], default="all")
     parser.add_argument("--entries", type=int, default=2000, help="usage entries per kind")
     parser.add_argument("--days", type=int, default=35, help="spread sessions over this many days")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-streaming", action="store_true", help="repeat final usage on every block")
-    parser.add_argument("--no-malformed", action="store_true", help="leave out malformed lines and files")
-    parser.add_argument("--append", type=int, default=0, help="append N usage entries to an existing tree")
+    parser.add_argument(
+        "--no-streaming", action="store_true", help="repeat final usage on every block"
+    )
+    parser.add_argument(
+        "--no-malformed", action="store_true", help="leave out malformed lines and files"
+    )
+    parser.add_argument(
+        "--append", type=int, default=0, help="append N usage entries to an existing tree"
+    )
     args = parser.parse_args(argv)
 
     rnd = Rand(args.seed)
     if args.kind in ("all", "claude"):
-        gen = ClaudeGen(args.out / "claude", Rand(args.seed), streaming=not args.no_streaming, malformed=not args.no_malformed)
+        gen = ClaudeGen(
+            args.out / "claude",
+            Rand(args.seed),
+            streaming=not args.no_streaming,
+            malformed=not args.no_malformed,
+        )
         if args.append:
             gen.rnd = Rand(args.seed * 1_000_003 + args.append)
             gen.append(args.append)
