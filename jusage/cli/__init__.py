@@ -1,7 +1,59 @@
-"""The jusage command line (placeholder until the core lands)."""
+"""The ``jusage`` command line: a thin click layer over the library.
+
+Subcommands live in their own modules and are imported only when run, so ``jusage --help``
+and ``jusage record`` start fast. Each entry of :data:`COMMANDS` names the module and function
+of a command and its one-line help (shown by ``jusage --help`` without importing it).
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
 
-def main() -> None:
-    """Run the CLI."""
+import click
+
+__all__ = ["COMMANDS", "main"]
+
+#: name -> (module:function, short help). Keep the help in step with the command's docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "record": ("jusage.cli.record:record", "Append one event (or JSON lines from stdin) to the log."),
+    "stats": ("jusage.cli.stats:stats", "Totals, streaks, cache hit rate, shares and the daily trend."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, _, attr = entry[0].partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jusage", message="jusage %(version)s")
+def main(**_: Any) -> None:
+    """jusage: the token-usage and cost ledger for coding agents.
+
+    Every agent turn is one line in an append-only JSON-lines log
+    (~/.jusage/usage/events.jsonl; JUSAGE_HOME moves the folder, JUSAGE_LOG or --log names
+    the file). The reports are computed from the log when you ask.
+
+    \b
+    Examples:
+      jusage stats --log fixtures/sample.jsonl --today 2026-11-20
+      jusage record --model gpt-5 --prompt 1200 --completion 300 --project ~/src/app
+      jusage stats --json | jq .totals
+    """

@@ -1,0 +1,93 @@
+"""Options and error handling shared by the subcommands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+__all__ = [
+    "CliError",
+    "json_option",
+    "log_option",
+    "parse_today",
+    "readable_log",
+    "resolve_tz",
+    "timezone_option",
+]
+
+
+class CliError(click.ClickException):
+    """A mistake the user can fix: one line on stderr and exit status 2, never a traceback."""
+
+    exit_code = 2
+
+
+def log_option(func: F) -> F:
+    """``--log PATH``: the ledger file (default ``$JUSAGE_LOG``, else the default store)."""
+    return click.option(
+        "--log",
+        "log_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="JUSAGE_LOG",
+        default=None,
+        help="Ledger file (default: $JUSAGE_LOG, else $JUSAGE_HOME/usage/events.jsonl, "
+        "else ~/.jusage/usage/events.jsonl).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    """``--json``: machine-readable output."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
+
+
+def timezone_option(func: F) -> F:
+    """``--timezone NAME``: the zone whose calendar days the report uses."""
+    return click.option(
+        "--timezone",
+        "-z",
+        "timezone",
+        default=None,
+        metavar="ZONE",
+        help="IANA time zone for day boundaries, e.g. Europe/Berlin or UTC (default: local).",
+    )(func)
+
+
+def resolve_tz(name: str | None) -> tzinfo | None:
+    """The named zone, or a :class:`CliError` naming the bad value."""
+    from jusage.days import resolve_timezone
+
+    try:
+        return resolve_timezone(name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def parse_today(text: str | None, tz: tzinfo | None) -> date:
+    """``--today YYYY-MM-DD`` (for reproducible output), else today in ``tz``."""
+    if text is None:
+        from jusage.days import today_in
+
+        return today_in(tz)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--today: expected YYYY-MM-DD, got {text!r}") from None
+
+
+def readable_log(path: Path | None) -> Path:
+    """The log to read: a missing file is an empty log; an unreadable one is an error."""
+    from jusage.store import default_log_path
+
+    resolved = path if path is not None else default_log_path()
+    if resolved.is_dir():
+        raise CliError(f"{resolved}: is a directory, not a log file")
+    if resolved.exists() and not os.access(resolved, os.R_OK):
+        raise CliError(f"{resolved}: cannot read the log (permission denied)")
+    return resolved

@@ -1,0 +1,139 @@
+"""Turning derived views into terminal text and JSON-ready dicts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+from jusage.aggregate import DayBucket, Share, Stats
+from jusage.fmt import format_int, format_tokens, render_table
+
+__all__ = ["render_stats", "sparkline", "stats_to_json"]
+
+_BARS = "▁▂▃▄▅▆▇█"
+_ASCII_BARS = ".:-=+*#@"
+
+
+def stats_to_json(stats: Stats) -> dict[str, Any]:
+    """The whole stats view as plain JSON types (the ``jusage stats --json`` shape)."""
+    t = stats.totals
+    return {
+        "totals": {
+            "total": t.total,
+            "prompt": t.prompt,
+            "completion": t.completion,
+            "cached": t.cached,
+            "reasoning": t.reasoning,
+            "cache_write": t.cache_write,
+            "calls": t.calls,
+            "turns": t.turns,
+        },
+        "active_days": stats.active_days,
+        "current_streak": stats.current_streak,
+        "longest_streak": stats.longest_streak,
+        "most_used_model": stats.most_used_model,
+        "cache_hit_rate": stats.cache_hit_rate,
+        "cache_supported": stats.cache_supported,
+        "days": {d: _day_json(stats.days[d]) for d in sorted(stats.days)},
+        "by_model": [_share_json(s) for s in stats.by_model],
+        "by_project": [_share_json(s) for s in stats.by_project],
+        "trend": [_day_json(b) for b in stats.trend],
+        "skipped_lines": stats.skipped_lines,
+    }
+
+
+def _day_json(b: DayBucket) -> dict[str, Any]:
+    return {"date": b.date, "tokens": b.tokens, "turns": b.turns, "calls": b.calls}
+
+
+def _share_json(s: Share) -> dict[str, Any]:
+    return {"name": s.name, "tokens": s.tokens, "share": s.share}
+
+
+def _can_encode(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def sparkline(values: list[int], *, unicode: bool = True) -> str:
+    """One character per value, its height proportional to the largest; zero is a space."""
+    bars = _BARS if unicode else _ASCII_BARS
+    top = max(values, default=0)
+    if top <= 0:
+        return " " * len(values)
+    out = []
+    for v in values:
+        out.append(" " if v <= 0 else bars[min(len(bars) - 1, (v * len(bars) - 1) // top)])
+    return "".join(out)
+
+
+def _share_rows(shares: list[Share], limit: int) -> list[list[str]]:
+    rows = [[s.name, format_int(s.tokens), f"{s.share * 100:5.1f}%"] for s in shares[:limit]]
+    if len(shares) > limit:
+        rest = shares[limit:]
+        rows.append(
+            [
+                f"({len(rest)} more)",
+                format_int(sum(s.tokens for s in rest)),
+                f"{sum(s.share for s in rest) * 100:5.1f}%",
+            ]
+        )
+    return rows
+
+
+def render_stats(stats: Stats, today: date, *, width: int = 80, limit: int = 8) -> str:
+    """The human view of ``jusage stats``: totals, streaks, shares and a day-by-day trend."""
+    t = stats.totals
+    unicode = _can_encode(_BARS)
+    lines = [
+        f"Tokens     {format_int(t.total):>15}  ({format_tokens(t.total)})",
+        f"  prompt   {format_int(t.prompt):>15}   cached {format_int(t.cached)}, "
+        f"cache writes {format_int(t.cache_write)}",
+        f"  output   {format_int(t.completion):>15}   reasoning {format_int(t.reasoning)}",
+        f"Turns      {format_int(t.turns):>15}   API calls {format_int(t.calls)}",
+        f"Active days {stats.active_days:>14}   current streak {stats.current_streak}, "
+        f"longest {stats.longest_streak}",
+        "Cache hit rate "
+        + (f"{stats.cache_hit_rate * 100:10.1f}%" if stats.cache_supported else "  (no cache use seen)"),
+        f"Most used model  {stats.most_used_model or '-'}",
+    ]
+    if stats.by_model:
+        lines += [
+            "",
+            render_table(
+                ["Model", "Tokens", "Share"], _share_rows(stats.by_model, limit), "lrr", max_width=width
+            ),
+        ]
+    if stats.by_project:
+        lines += [
+            "",
+            render_table(
+                ["Project", "Tokens", "Share"], _share_rows(stats.by_project, limit), "lrr", max_width=width
+            ),
+        ]
+    if stats.days:
+        lines += ["", *_trend_lines(stats, today, width, unicode)]
+    if stats.skipped_lines:
+        lines += [
+            "",
+            f"Skipped {stats.skipped_lines:,} malformed line"
+            f"{'s' if stats.skipped_lines != 1 else ''} in the log.",
+        ]
+    return "\n".join(lines)
+
+
+def _trend_lines(stats: Stats, today: date, width: int, unicode: bool) -> list[str]:
+    span = max(7, min(width - 14, 60))
+    last = max(today, max(date.fromisoformat(d) for d in stats.days if d[:1].isdigit() and d > "0001"))
+    days = [last - timedelta(days=i) for i in range(span - 1, -1, -1)]
+    values = [stats.days.get(d.isoformat(), DayBucket(d.isoformat())).tokens for d in days]
+    peak = max(values, default=0)
+    return [
+        f"Last {span} days (peak {format_tokens(peak)} tokens/day)",
+        f"  {sparkline(values, unicode=unicode)}",
+        f"  {days[0].isoformat()}{' ' * max(1, span - 20)}{days[-1].isoformat()}",
+    ]

@@ -1,0 +1,329 @@
+"""The ledger file: concurrent appends of whole lines, and streaming reads that skip bad lines.
+
+Locking. Every append takes an exclusive ``flock`` on the log file's own open descriptor,
+writes the whole line (looping over short writes) with ``O_APPEND`` and releases it. We lock
+the log itself rather than a side file through ``filelock`` because ``filelock`` opens and
+closes its lock file on every acquisition (about 13k acquisitions/s here against about 150k/s
+for a bare ``flock``); the descriptor is opened once per process and kept. Where ``fcntl`` does
+not exist (Windows) a ``filelock`` side file is used instead.
+
+Holding the lock lets a writer look at the byte before its line: if an earlier writer died
+mid-line, the file does not end in a newline and the new line starts with one, so it lands on
+a line of its own. A rewrite of the log (retention) renames a new file over the old one while
+holding the old one's lock; a writer that then gets that lock sees its file has no links left
+and reopens the path, so no line is appended to a file nobody will read again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from jusage.events import Event, EventError, decode_row
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "ReadStats",
+    "Store",
+    "default_log_path",
+    "read_lines",
+    "read_rows",
+    "record_event",
+    "split_ranges",
+]
+
+log = logging.getLogger("jusage")
+T = TypeVar("T")
+
+BLOCK = 1 << 22
+"""Bytes read at a time when streaming the log."""
+
+
+def default_log_path(env: dict[str, str] | None = None) -> Path:
+    """``$JUSAGE_LOG``, else ``$JUSAGE_HOME/usage/events.jsonl``, else ``~/.jusage/usage/events.jsonl``."""
+    env = dict(os.environ) if env is None else env
+    if env.get("JUSAGE_LOG"):
+        return Path(env["JUSAGE_LOG"]).expanduser()
+    home = Path(env["JUSAGE_HOME"]).expanduser() if env.get("JUSAGE_HOME") else Path.home() / ".jusage"
+    return home / "usage" / "events.jsonl"
+
+
+class ReadStats:
+    """Counts of what a read met: lines parsed and lines skipped as malformed."""
+
+    __slots__ = ("lines", "skipped")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.skipped = 0
+
+
+def split_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
+    """Split the file into up to ``parts`` byte ranges that start and end at line boundaries."""
+    size = path.stat().st_size
+    if parts <= 1 or size == 0:
+        return [(0, size)]
+    cuts = [0]
+    with path.open("rb") as fh:
+        for i in range(1, parts):
+            fh.seek(max(size * i // parts, cuts[-1]))
+            fh.readline()
+            pos = min(fh.tell(), size)
+            if pos > cuts[-1]:
+                cuts.append(pos)
+    if cuts[-1] != size:
+        cuts.append(size)
+    return list(itertools.pairwise(cuts))
+
+
+def read_lines(path: Path, stats: ReadStats, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
+    """Stream the non-blank lines of ``[start, end)`` in batches of a few megabytes.
+
+    Each line is counted in ``stats.lines``; the caller decodes them and counts the bad ones
+    in ``stats.skipped``. A last line without its newline (a torn write, or a writer still
+    busy) is yielded too. A missing file yields nothing.
+    """
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        fh.seek(start)
+        remaining = -1 if end is None else end - start
+        tail = b""
+        while remaining != 0:
+            block = fh.read(BLOCK if remaining < 0 else min(BLOCK, remaining))
+            if not block:
+                break
+            if remaining > 0:
+                remaining -= len(block)
+            if tail:
+                block = tail + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                tail = block
+                continue
+            tail = block[cut + 1 :]
+            lines = [line for line in block[:cut].split(b"\n") if line and not line.isspace()]
+            stats.lines += len(lines)
+            yield lines
+        if tail and not tail.isspace():
+            stats.lines += 1
+            yield [tail]
+
+
+def read_rows(
+    path: Path,
+    stats: ReadStats,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    decode: Callable[[bytes], T] = decode_row,  # type: ignore[assignment]
+) -> Iterator[list[T]]:
+    """Stream the typed rows of the lines in ``[start, end)``, in batches.
+
+    ``decode`` is a msgspec decoder (default: the full :class:`~jusage.events.EventRow`).
+    Lines it rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid
+    UTF-8) are skipped and counted in ``stats.skipped``. Rows still need
+    :func:`jusage.events.validate_counts` (the aggregation checks it inline).
+    """
+    for lines in read_lines(path, stats, start, end):
+        try:
+            rows = [decode(line) for line in lines]
+        except msgspec.DecodeError:
+            rows = []
+            for line in lines:
+                try:
+                    rows.append(decode(line))
+                except msgspec.DecodeError:
+                    stats.skipped += 1
+        yield rows
+
+
+class Store:
+    """An append-only JSON-lines event log at ``path``.
+
+    Safe for many processes and threads appending at once. ``record`` raises ``OSError`` when
+    the line cannot be written; nothing half-written is left behind that a later line could
+    merge into.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.read_stats = ReadStats()
+        self._fd = -1
+        self._pid = -1
+        self._end = -1  # file size right after our last write
+        self._mutex = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @classmethod
+    def default(cls) -> Store:
+        """The store named by ``JUSAGE_LOG`` / ``JUSAGE_HOME``, else ``~/.jusage/usage/events.jsonl``."""
+        return cls(default_log_path())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(self, event: Event) -> None:
+        """Append one event as one line."""
+        self._append(event.to_json() + b"\n")
+
+    def record_many(self, events: Iterable[Event]) -> int:
+        """Append events in one locked write; returns how many were written."""
+        lines = [event.to_json() for event in events]
+        if lines:
+            self._append(b"\n".join(lines) + b"\n")
+        return len(lines)
+
+    def close(self) -> None:
+        """Close the kept descriptor (it is reopened on the next record)."""
+        with self._mutex:
+            if self._fd >= 0 and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = -1
+
+    def _open(self) -> int:
+        if self._fd >= 0 and self._pid == os.getpid():
+            return self._fd
+        # A descriptor inherited across fork shares its lock with the parent: never reuse it.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(
+            self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
+        )
+        self._pid = os.getpid()
+        self._end = -1
+        return self._fd
+
+    def _append(self, data: bytes) -> None:
+        with self._mutex:
+            for _attempt in range(8):
+                fd = self._open()
+                with _locked(fd, self.path):
+                    st = os.fstat(fd)
+                    if st.st_nlink == 0:  # renamed over by a rewrite: write to the new file
+                        os.close(fd)
+                        self._fd = -1
+                        continue
+                    size = st.st_size
+                    if size and size != self._end and os.pread(fd, 1, size - 1) != b"\n":
+                        data = b"\n" + data  # an earlier writer died mid-line
+                    _write_all(fd, data)
+                    self._end = size + len(data)
+                    return
+            raise OSError(f"{self.path}: the log kept being replaced while appending")
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writers' lock (for rewrites): no record lands while inside."""
+        with self._mutex:
+            fd = self._open()
+            with _locked(fd, self.path):
+                yield
+            self.close_unlocked()
+
+    def close_unlocked(self) -> None:
+        """Forget the descriptor without taking the mutex (the caller holds it)."""
+        if self._fd >= 0 and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = -1
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def iter_events(self, since: str | None = None) -> Iterator[Event]:
+        """Stream the valid events, skipping (and counting in ``read_stats``) bad lines.
+
+        ``since`` (``YYYY-MM-DD``) keeps events whose ``date`` (or, without one, local day of
+        ``ts``) is on or after it.
+        """
+        self.read_stats = stats = ReadStats()
+        for rows in read_rows(self.path, stats, decode=decode_row):
+            for row in rows:
+                try:
+                    event = Event.from_row(row)
+                except EventError:
+                    stats.skipped += 1
+                    continue
+                if since is None or _event_day(event) >= since:
+                    yield event
+
+    def load(self, since: str | None = None) -> list[Event]:
+        """All valid events (see :meth:`iter_events`); prefer streaming for large logs."""
+        return list(self.iter_events(since))
+
+
+def _event_day(event: Event) -> str:
+    return event.date or time.strftime("%Y-%m-%d", time.localtime(event.ts))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+@contextmanager
+def _locked(fd: int, path: Path) -> Iterator[None]:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    else:  # pragma: no cover - Windows
+        from filelock import FileLock
+
+        with FileLock(str(path) + ".lock"):
+            yield
+
+
+# -- the best-effort entry point for agents ----------------------------------------------------
+
+_default_store: Store | None = None
+
+
+def record_event(
+    *,
+    prompt: int = 0,
+    completion: int = 0,
+    store: Store | None = None,
+    ts: int | None = None,
+    **fields: Any,
+) -> bool:
+    """Record one agent turn in the default store; never raises.
+
+    Stamps ``ts`` (now) and ``date`` (local) unless given, drops turns with no tokens, and
+    sends any error to the ``jusage`` logger instead of the caller. Returns whether a line was
+    written.
+    """
+    global _default_store
+    try:
+        if prompt + completion <= 0 and fields.get("total", 0) <= 0:
+            return False
+        stamp = int(time.time()) if ts is None else ts
+        fields.setdefault("date", time.strftime("%Y-%m-%d", time.localtime(stamp)))
+        event = Event(ts=stamp, prompt=prompt, completion=completion, **fields)
+        if store is None:
+            if _default_store is None or _default_store.path != default_log_path():
+                _default_store = Store.default()
+            store = _default_store
+        store.record(event)
+        return True
+    except Exception as exc:
+        log.warning("jusage: could not record a usage event: %s", exc)
+        return False
