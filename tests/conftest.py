@@ -1,0 +1,36 @@
+"""Shared fixtures: the bundled sample log, a fresh ledger path, a CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture
+def sample_log() -> Path:
+    """The bundled sample log (3,000 events over 90 days ending 2026-11-20)."""
+    return FIXTURES / "sample.jsonl"
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    """A path for a new, empty ledger."""
+    return tmp_path / "usage" / "events.jsonl"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """A click runner with the user's JUSAGE_* settings cleared."""
+    return CliRunner(env={"JUSAGE_LOG": None, "JUSAGE_HOME": None})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the real ~/.jusage from a test."""
+    monkeypatch.setenv("JUSAGE_HOME", str(tmp_path / "jusage-home"))
+    monkeypatch.delenv("JUSAGE_LOG", raising=False)
