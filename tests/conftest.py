@@ -25,8 +25,8 @@ def log_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner() -> CliRunner:
-    """A click runner with the user's JUSAGE_* settings cleared."""
-    return CliRunner(env={"JUSAGE_LOG": None, "JUSAGE_HOME": None})
+    """A click runner (the autouse fixture below keeps it away from the real ~/.jusage)."""
+    return CliRunner()
 
 
 @pytest.fixture(autouse=True)
