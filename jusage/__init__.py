@@ -1,5 +1,90 @@
-"""jusage: a token-usage and cost ledger for coding agents."""
+"""jusage: a token-usage and cost ledger for coding agents.
+
+Record a turn from an agent (never raises)::
+
+    import jusage
+    jusage.record_event(model="claude-sonnet-4-5", prompt=12_000, cached=9_000, completion=800,
+                        project="/home/me/app", session="abc")
+
+Read the ledger::
+
+    from datetime import date
+    stats = jusage.log_stats(jusage.default_log_path(), today=date.today())
+
+Names are imported on first use, so ``import jusage`` costs almost nothing.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Event": "jusage.events",
+    "EventError": "jusage.events",
+    "Store": "jusage.store",
+    "record_event": "jusage.store",
+    "default_log_path": "jusage.store",
+    "Aggregator": "jusage.aggregate",
+    "Partial": "jusage.aggregate",
+    "Stats": "jusage.aggregate",
+    "Totals": "jusage.aggregate",
+    "DayBucket": "jusage.aggregate",
+    "Share": "jusage.aggregate",
+    "aggregate": "jusage.aggregate",
+    "stats_view": "jusage.aggregate",
+    "aggregate_file": "jusage.scan",
+    "log_stats": "jusage.ledger",
+    "estimate": "jusage.estimate",
+    "estimate_bytes": "jusage.estimate",
+    "ContextBreakdown": "jusage.estimate",
+}
+
+__all__ = [
+    "Aggregator",
+    "ContextBreakdown",
+    "DayBucket",
+    "Event",
+    "EventError",
+    "Partial",
+    "Share",
+    "Stats",
+    "Store",
+    "Totals",
+    "aggregate",
+    "aggregate_file",
+    "default_log_path",
+    "estimate",
+    "estimate_bytes",
+    "log_stats",
+    "record_event",
+    "stats_view",
+]
+
+if TYPE_CHECKING:
+    from jusage.aggregate import (
+        Aggregator,
+        DayBucket,
+        Partial,
+        Share,
+        Stats,
+        Totals,
+        aggregate,
+        stats_view,
+    )
+    from jusage.estimate import ContextBreakdown, estimate, estimate_bytes
+    from jusage.events import Event, EventError
+    from jusage.ledger import log_stats
+    from jusage.scan import aggregate_file
+    from jusage.store import Store, default_log_path, record_event
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jusage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,134 @@
+"""The event schema: parsing, validation and JSON round trips."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jusage.events import COUNT_FIELDS, Event, EventError
+
+JCODE_LINE = (
+    b'{"ts":1763560000,"date":"2025-11-19","project":"/home/u/proj","session":"9b2f0c1e-1d2c-4c1a-9d55-'
+    b'0e3f5a6b7c8d","model":"claude-sonnet-4-5","prompt":15230,"completion":812,"cached":12000,'
+    b'"reasoning":120,"cache_write":900,"total":16042,"calls":3}'
+)
+
+
+def events_strategy() -> st.SearchStrategy[Event]:
+    """Valid events with consistent counts and arbitrary text."""
+    text = st.text(max_size=12)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Event:
+        prompt = draw(st.integers(0, 10**9))
+        cached = draw(st.integers(0, prompt))
+        cache_write = draw(st.integers(0, prompt - cached))
+        completion = draw(st.integers(0, 10**8))
+        return Event(
+            ts=draw(st.integers(0, 4_000_000_000)),
+            date=draw(st.sampled_from(["", "2026-01-01", "2026-12-31"])),
+            project=draw(text),
+            session=draw(text),
+            model=draw(text),
+            prompt=prompt,
+            completion=completion,
+            cached=cached,
+            cache_write=cache_write,
+            cache_write_1h=draw(st.integers(0, cache_write)),
+            reasoning=draw(st.integers(0, completion)),
+            calls=draw(st.integers(0, 50)),
+            fallbacks=draw(st.integers(0, 3)),
+            id=draw(text),
+            source=draw(text),
+            provider=draw(text),
+            agent=draw(text),
+            team=draw(text),
+            role=draw(text),
+            task=draw(text),
+            route=draw(text),
+            corrects=draw(text),
+            cost_usd=draw(st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False))),
+        )
+
+    return build()
+
+
+def test_jcode_line_parses_unchanged() -> None:
+    """A line written by jcode is a valid event and writes back byte for byte."""
+    event = Event.from_json(JCODE_LINE)
+    assert event.prompt == 15230 and event.cached == 12000 and event.cache_write == 900
+    assert event.total == 16042 and event.calls == 3
+    assert orjson.loads(event.to_json()) == orjson.loads(JCODE_LINE)
+
+
+@given(events_strategy())
+def test_json_round_trip(event: Event) -> None:
+    """to_json then from_json gives the same event back."""
+    assert Event.from_json(event.to_json()) == event
+
+
+@given(events_strategy())
+def test_dict_and_json_paths_agree(event: Event) -> None:
+    """from_dict on the decoded object equals from_json on the line."""
+    assert Event.from_dict(orjson.loads(event.to_json())) == Event.from_json(event.to_json())
+
+
+def test_total_defaults_to_prompt_plus_completion() -> None:
+    """An absent total is filled in as prompt + completion."""
+    assert Event.from_json(b'{"ts": 5, "prompt": 10, "completion": 7}').total == 17
+
+
+def test_unknown_keys_are_ignored() -> None:
+    """Forward compatibility: keys we do not know are dropped on read."""
+    assert Event.from_json(b'{"ts": 5, "prompt": 1, "future_key": [1, 2]}').prompt == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"prompt": 5}', "ts is missing"),
+        (b'{"ts": 1, "prompt": -1}', ">= 0"),
+        (b'{"ts": 1, "prompt": 10, "cached": 8, "cache_write": 5}', "exceeds prompt"),
+        (b'{"ts": 1, "completion": 10, "reasoning": 11}', "exceeds completion"),
+        (b'{"ts": 1, "prompt": 2.5}', "Expected `int`"),
+        (b'{"ts": 1, "prompt": "12"}', "Expected `int`"),
+        (b'{"ts": 1, "calls": true}', "Expected `int`"),
+        (b'{"ts": "yesterday"}', "Expected `int`"),
+        (b'{"ts": 1, "model": 3}', "Expected `str`"),
+        (b'{"ts": 1, "total": -1}', ">= 0"),
+        (b"[1, 2]", "Expected `object`"),
+        (b'{"ts": 1,', "not valid JSON"),
+    ],
+)
+def test_invalid_lines_give_clear_errors(line: bytes, message: str) -> None:
+    """Each broken rule raises EventError naming the problem."""
+    with pytest.raises(EventError, match=message.replace("(", r"\(")):
+        Event.from_json(line)
+
+
+@pytest.mark.parametrize("name", COUNT_FIELDS)
+def test_constructor_rejects_negative_counts(name: str) -> None:
+    """Building an Event in Python applies the same rules as parsing one."""
+    with pytest.raises(EventError, match=name):
+        Event(ts=1, **{name: -5})
+
+
+def test_constructor_rejects_non_integer_counts() -> None:
+    """A float or bool where a count belongs is an error, not a silent cast."""
+    with pytest.raises(EventError, match="prompt must be an integer"):
+        Event(ts=1, prompt=1.5)  # type: ignore[arg-type]
+    with pytest.raises(EventError, match="calls must be an integer"):
+        Event(ts=1, calls=True)
+
+
+def test_optional_keys_are_omitted_when_empty() -> None:
+    """Lines stay short: empty strings and zero optional counts are not written."""
+    data = orjson.loads(Event(ts=9, prompt=3, completion=1).to_json())
+    assert data == {"ts": 9, "prompt": 3, "completion": 1, "cached": 0, "total": 4}
+
+
+def test_replace_recomputes_total() -> None:
+    """Changing prompt or completion through replace() keeps total consistent."""
+    assert Event(ts=1, prompt=3, completion=1).replace(prompt=10).total == 11

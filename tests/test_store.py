@@ -1,0 +1,189 @@
+"""The ledger file: appends from many processes, torn lines, and reads that skip garbage."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from pathlib import Path
+
+import orjson
+import pytest
+from freezegun import freeze_time
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jusage.events import Event
+from jusage.store import ReadStats, Store, default_log_path, read_lines, record_event, split_ranges
+
+WRITERS = 8
+PER_WRITER = 500
+
+
+def _write_many(path: str, writer: int) -> None:
+    store = Store(path)
+    for i in range(PER_WRITER):
+        # Varied sizes, some beyond PIPE_BUF, so interleaving would show.
+        store.record(
+            Event(ts=1_700_000_000 + i, prompt=i + 1, id=f"w{writer}-{i}", project="p" * (i % 9) * 600)
+        )
+
+
+def test_concurrent_appends_lose_nothing(log_path: Path) -> None:
+    """8 processes x 500 records: every event present exactly once, every line parses."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(str(log_path), w)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    lines = log_path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    ids = [orjson.loads(line)["id"] for line in lines[:-1]]
+    assert len(ids) == WRITERS * PER_WRITER
+    assert set(ids) == {f"w{w}-{i}" for w in range(WRITERS) for i in range(PER_WRITER)}
+
+
+def test_torn_last_line_does_not_swallow_the_next_record(log_path: Path) -> None:
+    """A writer that died mid-line leaves a fragment; the next record lands on its own line."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    with log_path.open("ab") as fh:
+        fh.write(b'{"ts": 2, "prom')
+    Store(log_path).record(Event(ts=3, prompt=3))
+    reader = Store(log_path)
+    assert [e.ts for e in reader.load()] == [1, 3]
+    assert reader.read_stats.skipped == 1
+
+
+def test_torn_line_written_by_another_process_after_ours(log_path: Path) -> None:
+    """The check happens on every append, not only when the file is opened."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    with log_path.open("ab") as fh:
+        fh.write(b"{garbage")
+    store.record(Event(ts=2, prompt=2))
+    assert [e.ts for e in store.load()] == [1, 2]
+
+
+def test_missing_file_is_an_empty_log(tmp_path: Path) -> None:
+    """Reading a log that does not exist gives no events and no error."""
+    store = Store(tmp_path / "nope.jsonl")
+    assert store.load() == []
+    assert store.read_stats.skipped == 0
+
+
+def test_malformed_lines_are_skipped_and_counted(log_path: Path) -> None:
+    """Bad JSON, wrong types and inconsistent counts are skipped; good lines survive."""
+    log_path.parent.mkdir(parents=True)
+    log_path.write_bytes(
+        b'{"ts": 1, "prompt": 5}\n'
+        b"not json\n"
+        b'{"ts": "x"}\n'
+        b'{"ts": 2, "prompt": 1, "cached": 3}\n'
+        b"\xff\xfe\x00\n"
+        b"\n"
+        b'{"ts": 3, "completion": 2}\n'
+    )
+    store = Store(log_path)
+    assert [e.ts for e in store.load()] == [1, 3]
+    assert store.read_stats.skipped == 4
+
+
+def test_since_filters_by_date(log_path: Path) -> None:
+    """load(since) keeps events whose date is on or after since."""
+    store = Store(log_path)
+    store.record_many([Event(ts=1, date="2026-01-01", prompt=1), Event(ts=2, date="2026-02-01", prompt=1)])
+    assert [e.date for e in store.load(since="2026-01-15")] == ["2026-02-01"]
+
+
+GOOD = Event(ts=42, prompt=7, completion=1, model="m").to_json()
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(garbage=st.lists(st.binary(max_size=60), max_size=6))
+def test_reader_never_raises_and_never_loses_a_good_line(tmp_path: Path, garbage: list[bytes]) -> None:
+    """Arbitrary bytes before a valid line: no exception, and the valid line is read."""
+    path = tmp_path / "g.jsonl"
+    path.write_bytes(b"\n".join(garbage) + b"\n" + GOOD + b"\n")
+    events = Store(path).load()
+    assert Event.from_json(GOOD) in events
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_reader_survives_arbitrary_files(tmp_path: Path, data: bytes) -> None:
+    """Any file content at all reads without raising; lines + skipped account for every line."""
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    store = Store(path)
+    events = store.load()
+    assert len(events) + store.read_stats.skipped == store.read_stats.lines
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 300), min_size=1, max_size=40), parts=st.integers(1, 6))
+def test_split_ranges_cover_every_line_once(tmp_path: Path, sizes: list[int], parts: int) -> None:
+    """Cutting a file for parallel reading never splits or repeats a line."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"".join(b"x" * n + b"\n" for n in sizes))
+    seen: list[bytes] = []
+    for start, end in split_ranges(path, parts):
+        for batch in read_lines(path, ReadStats(), start, end):
+            seen.extend(batch)
+    assert [len(line) for line in seen] == sizes
+
+
+def test_rewrite_renamed_over_the_log_is_followed(log_path: Path) -> None:
+    """After another file is renamed over the log, appends go to the new file."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    replacement = log_path.with_suffix(".new")
+    replacement.write_bytes(Event(ts=9, prompt=9).to_json() + b"\n")
+    with store.exclusive():
+        replacement.replace(log_path)
+    store.record(Event(ts=2, prompt=2))
+    assert [e.ts for e in Store(log_path).load()] == [9, 2]
+
+
+def test_default_path_honours_environment(tmp_path: Path) -> None:
+    """JUSAGE_LOG names the file; JUSAGE_HOME moves the folder; else ~/.jusage."""
+    assert default_log_path({"JUSAGE_LOG": str(tmp_path / "x.jsonl")}) == tmp_path / "x.jsonl"
+    assert default_log_path({"JUSAGE_HOME": str(tmp_path)}) == tmp_path / "usage" / "events.jsonl"
+    assert default_log_path({}) == Path.home() / ".jusage" / "usage" / "events.jsonl"
+
+
+@freeze_time("2026-03-01 12:00:00")
+def test_record_event_stamps_time_and_date(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent entry point fills ts (now) and date (local today)."""
+    monkeypatch.setenv("JUSAGE_LOG", str(log_path))
+    monkeypatch.setenv("TZ", "UTC")
+    assert record_event(prompt=10, completion=2, model="m", session="s")
+    (event,) = Store(log_path).load()
+    assert event.ts == 1772366400
+    assert event.date == "2026-03-01"
+    assert event.total == 12
+
+
+def test_record_event_drops_turns_without_tokens(log_path: Path) -> None:
+    """A turn with no tokens writes nothing."""
+    assert not record_event(prompt=0, completion=0, store=Store(log_path))
+    assert not log_path.exists()
+
+
+def test_record_event_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Bad input or an unwritable log is logged, not raised into the agent."""
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    with caplog.at_level(logging.WARNING, logger="jusage"):
+        assert not record_event(prompt=5, store=Store(blocked / "sub" / "log.jsonl"))
+        assert not record_event(prompt=5, cached=9, store=Store(tmp_path / "l.jsonl"))
+        assert not record_event(prompt=5, no_such_field=1, store=Store(tmp_path / "l.jsonl"))
+    assert len(caplog.records) == 3
+
+
+def test_record_many_is_one_block_of_lines(log_path: Path) -> None:
+    """record_many writes every event, in order, one per line."""
+    store = Store(log_path)
+    assert store.record_many(Event(ts=i, prompt=i + 1) for i in range(5)) == 5
+    assert [e.ts for e in store.load()] == [0, 1, 2, 3, 4]
