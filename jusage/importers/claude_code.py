@@ -1,0 +1,385 @@
+"""Import Claude Code transcripts (``projects/**/*.jsonl``) into the ledger, exactly once.
+
+A transcript line with usage looks like (abridged)::
+
+    {"type":"assistant","timestamp":"2025-09-01T10:00:00.123Z","sessionId":"…","cwd":"/src/x",
+     "isSidechain":false,"requestId":"req_…","costUSD":0.01,
+     "message":{"id":"msg_…","model":"claude-sonnet-4-20250514",
+                "usage":{"input_tokens":3,"output_tokens":120,
+                         "cache_creation_input_tokens":900,"cache_read_input_tokens":4000,
+                         "cache_creation":{"ephemeral_5m_input_tokens":900,
+                                           "ephemeral_1h_input_tokens":0}}}}
+
+Subagent activity also appears as ``progress`` lines in the parent transcript, wrapping the
+subagent's assistant line under ``data.message``; they are read too (and deduplicated against
+the subagent's own file).
+
+Rules (see ``docs/ccusage-differences.md`` for how they compare with ccusage):
+
+* One message is identified by ``(message.id, requestId)``; every copy of it (streaming
+  chunks, resumed sessions, sidechain replays, progress mirrors, later runs) counts once.
+  Lines without ``message.id`` are identified by their ``uuid``.
+* Of the copies, the one with the most tokens wins. When a larger copy arrives after a
+  smaller one was recorded, a correcting event adds the difference (same ``ts`` as the
+  original); within one file a non-sidechain copy is preferred over a sidechain one.
+* ``<synthetic>`` messages, and user or summary lines, never count.
+* Anthropic's ``input_tokens`` excludes the cache; jusage's ``prompt`` includes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from jusage.importers.common import (
+    FileResult,
+    ImportSummary,
+    Progress,
+    Tally,
+    append_lines,
+    catch_up,
+    gc_paused,
+    iso_to_unix,
+    local_day,
+    read_new_lines,
+    run_jobs,
+    scan_files,
+    total_bytes,
+)
+from jusage.importers.state import Counts, FileMark, ImportState, key_of
+from jusage.store import Store
+
+__all__ = [
+    "ID_PREFIX",
+    "SOURCE",
+    "ImportPathError",
+    "claude_files",
+    "default_claude_paths",
+    "import_claude_code",
+]
+
+SOURCE = "claude-code"
+ID_PREFIX = "cc-"
+"""Event ids are ``cc-`` + 16 hex digits of the message key; corrections add ``#c<total>``."""
+
+
+class ImportPathError(ValueError):
+    """A path given to an import does not exist."""
+
+
+def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Claude Code config folders to import from.
+
+    ``$CLAUDE_CONFIG_DIR`` (comma-separated) when set, else ``$XDG_CONFIG_HOME/claude`` (or
+    ``~/.config/claude``) and ``~/.claude``; only folders that exist are returned.
+    """
+    env = os.environ if env is None else env
+    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        candidates = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+    else:
+        home = Path(env.get("HOME") or Path.home())
+        xdg = env.get("XDG_CONFIG_HOME", "").strip()
+        candidates = [(Path(xdg) if xdg else home / ".config") / "claude", home / ".claude"]
+    out: list[Path] = []
+    for path in candidates:
+        resolved = path.resolve()
+        if resolved.is_dir() and resolved not in out:
+            out.append(resolved)
+    return out
+
+
+def claude_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
+    """The transcripts below ``paths``, oldest first.
+
+    A path may be a config folder (its ``projects/`` is searched), any folder (searched
+    recursively) or one ``.jsonl`` file. Raises :class:`ImportPathError` for a missing path.
+    """
+    roots: list[Path] = []
+    singles: list[tuple[str, os.stat_result]] = []
+    for path in paths:
+        path = Path(path).expanduser()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise ImportPathError(f"{path}: no such file or directory") from None
+        if path.is_dir():
+            roots.append(path / "projects" if (path / "projects").is_dir() else path)
+        else:
+            singles.append((str(path.resolve()), st))
+    found = scan_files([r.resolve() for r in roots], "")
+    seen = {(st.st_dev, st.st_ino) for _, st in found}
+    for path_str, st in singles:
+        if (st.st_dev, st.st_ino) not in seen:
+            found.append((path_str, st))
+            seen.add((st.st_dev, st.st_ino))
+    return found
+
+
+def import_claude_code(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    progress: Progress | None = None,
+    lock_timeout: float = -1,
+    workers: int | None = None,
+) -> ImportSummary:
+    """Import what is new in the Claude Code transcripts below ``paths`` into ``store``.
+
+    Safe to run again and concurrently with itself: the per-source state under
+    ``<log dir>/import-state/claude-code/`` is locked for the whole run (waiting up to
+    ``lock_timeout`` seconds, ``-1`` for ever, then raising
+    :class:`~jusage.importers.state.ImportBusyError`). Large imports parse files in
+    ``workers`` processes (default: one per CPU; ``1`` keeps everything in-process). Raises
+    :class:`ImportPathError` for a path that does not exist and ``OSError`` when the ledger
+    cannot be written. Malformed lines are skipped and counted, never fatal.
+    """
+    files = claude_files(paths)
+    tally = Tally()
+    tally.files_seen = len(files)
+    with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
+        catch_up(state, store, ID_PREFIX)
+        jobs = [(path, st, state.files.get(path)) for path, st in files]
+        jobs = [job for job in jobs if _changed(job)]
+        total = total_bytes([(p, st) for p, st, _ in jobs], state)
+        done = 0
+        out: list[bytes] = []
+        for path, mark, winners, counts in run_jobs(_parse_file, jobs, total, workers):
+            tally.merge(counts)
+            if mark is None:
+                continue
+            _settle(winners, state, tally, out)
+            if len(out) >= 20000:
+                append_lines(store, out)
+                out = []
+            before = state.files.get(path)
+            done += mark.offset - (before.offset if before and before.offset <= mark.offset else 0)
+            state.files[path] = mark
+            if progress:
+                progress(min(done, total), total)
+        append_lines(store, out)
+        state.commit()
+    return tally.summary(SOURCE)
+
+
+def _changed(job: tuple[str, os.stat_result, FileMark | None]) -> bool:
+    _, st, mark = job
+    return not (
+        mark is not None
+        and mark.dev == st.st_dev
+        and mark.ino == st.st_ino
+        and mark.size == st.st_size
+        and mark.mtime_ns == st.st_mtime_ns
+    )
+
+
+Winner = tuple[int, Counts, bytes]
+"""A message's key, its counts (and ts) and its serialised event line."""
+
+
+def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> FileResult[Winner]:
+    """Read the new part of one transcript: the best copy of each message in it."""
+    path, st, mark = job
+    tally = Tally()
+    pending: dict[Any, list[Any]] = {}
+    final = None
+    for lines, after in read_new_lines(path, st, mark, tally):
+        if lines:
+            _collect(lines, pending, tally)
+        final = after
+    return path, final, _winners(pending, tally), tally
+
+
+# Positions in a pending entry.
+_TOTAL, _SIDE, _OBJ, _ENTRY = range(4)
+
+
+def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) -> None:
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for line in lines:
+        if b'"usage"' not in line:
+            # Not a usage line: a cheap shape check stands in for a full parse.
+            if line and not (line[:1] == b"{" and line.rstrip()[-1:] == b"}") and line.strip():
+                tally.malformed += 1
+            continue
+        try:
+            obj = loads(line)
+        except decode_error:
+            tally.malformed += 1
+            continue
+        try:
+            entry = obj
+            msg = obj["message"]
+            usage = msg["usage"]
+            side = obj.get("isSidechain") is True
+        except (KeyError, TypeError):
+            entry = _progress_entry(obj)
+            if entry is None:
+                if type(obj) is not dict:
+                    tally.malformed += 1
+                continue
+            msg = entry["message"]
+            usage = msg["usage"]
+            side = True
+        if type(usage) is not dict or obj.get("type") in ("user", "summary", "system"):
+            continue
+        if msg.get("model") == "<synthetic>":
+            tally.skipped += 1
+            continue
+        try:
+            total = (
+                usage["input_tokens"]
+                + usage["output_tokens"]
+                + (usage.get("cache_creation_input_tokens") or 0)
+                + (usage.get("cache_read_input_tokens") or 0)
+            )
+        except (KeyError, TypeError):
+            tally.malformed += 1
+            continue
+        tally.entries += 1
+        mid = msg.get("id")
+        key = (mid, entry.get("requestId")) if mid else ("uuid", entry.get("uuid") or line)
+        found = pending.get(key)
+        if found is not None:
+            tally.duplicates += 1
+            if not ((found[1] and not side) or (found[1] == side and total > found[0])):
+                continue
+        pending[key] = [total, side, obj, entry]
+
+
+def _progress_entry(obj: Any) -> dict[str, Any] | None:
+    """The subagent line a ``progress`` line wraps, when it carries usage."""
+    if type(obj) is not dict or obj.get("type") != "progress":
+        return None
+    data = obj.get("data")
+    inner = data.get("message") if type(data) is dict else None
+    if type(inner) is not dict:
+        return None
+    msg = inner.get("message")
+    if type(msg) is not dict or type(msg.get("usage")) is not dict:
+        return None
+    return inner
+
+
+def _winners(pending: dict[Any, list[Any]], tally: Tally) -> list[Winner]:
+    dumps = orjson.dumps
+    out: list[Winner] = []
+    for key_parts, (_, side, obj, entry) in pending.items():
+        msg = entry["message"]
+        usage = msg["usage"]
+        inp = usage["input_tokens"]
+        outp = usage["output_tokens"]
+        cw = usage.get("cache_creation_input_tokens") or 0
+        cr = usage.get("cache_read_input_tokens") or 0
+        if (
+            not (type(inp) is int and type(outp) is int and type(cw) is int and type(cr) is int)
+            or min(inp, outp, cw, cr) < 0
+        ):
+            tally.malformed += 1
+            tally.entries -= 1
+            continue
+        cw1h = 0
+        split = usage.get("cache_creation")
+        if type(split) is dict:
+            e5 = split.get("ephemeral_5m_input_tokens") or 0
+            e1 = split.get("ephemeral_1h_input_tokens") or 0
+            if type(e5) is int and type(e1) is int and e5 >= 0 and e1 >= 0:
+                if cw == 0:
+                    cw = e5 + e1
+                cw1h = min(e1, cw)
+        ts = iso_to_unix(entry.get("timestamp") or obj.get("timestamp"))
+        if ts is None:
+            tally.malformed += 1
+            tally.entries -= 1
+            continue
+        a, b = key_parts
+        key = key_of(str(a), b if type(b) is str else "") if a != "uuid" else key_of("uuid", str(b))
+        prompt = inp + cw + cr
+        line: dict[str, Any] = {"ts": ts, "date": local_day(ts)}
+        project = obj.get("cwd") or entry.get("cwd")
+        if project and type(project) is str:
+            line["project"] = project
+        session = obj.get("sessionId") or entry.get("sessionId")
+        if session and type(session) is str:
+            line["session"] = session
+        model = msg.get("model")
+        if model and type(model) is str:
+            line["model"] = model
+        line["prompt"] = prompt
+        line["completion"] = outp
+        line["cached"] = cr
+        if cw:
+            line["cache_write"] = cw
+        if cw1h:
+            line["cache_write_1h"] = cw1h
+        line["total"] = prompt + outp
+        line["calls"] = 1
+        line["id"] = f"{ID_PREFIX}{key:016x}"
+        line["source"] = SOURCE
+        line["provider"] = "anthropic"
+        if side:
+            line["role"] = "subagent"
+        cost = entry.get("costUSD")
+        if type(cost) in (int, float) and 0 <= cost < float("inf"):
+            line["cost_usd"] = float(cost)
+        out.append((key, (prompt, outp, cr, cw, cw1h, ts), dumps(line)))
+    return out
+
+
+def _settle(winners: list[Winner], state: ImportState, tally: Tally, out: list[bytes]) -> None:
+    """Against what the ledger holds: new messages, grown ones (corrections), duplicates."""
+    get = state.get
+    put = state.put
+    for key, counts, line in winners:
+        known = get(key)
+        if known is None:
+            put(key, counts)
+            out.append(line)
+            tally.events += 1
+        elif counts[0] + counts[1] > known[0] + known[1]:
+            out.append(_correction(key, counts, known, line, state))
+            tally.corrections += 1
+        else:
+            tally.duplicates += 1
+
+
+def _correction(key: int, counts: Counts, known: Counts, line: bytes, state: ImportState) -> bytes:
+    """The event adding what a larger copy of a recorded message has on top of it."""
+    delta = [max(0, counts[i] - known[i]) for i in range(5)]
+    # Keep the correcting event valid even for copies whose fields moved apart.
+    delta[0] = max(delta[0], delta[2] + delta[3])
+    delta[4] = min(delta[4], delta[3])
+    grown: Counts = (
+        known[0] + delta[0],
+        known[1] + delta[1],
+        known[2] + delta[2],
+        known[3] + delta[3],
+        known[4] + delta[4],
+        known[5],
+    )
+    state.put(key, grown)
+    value = orjson.loads(line)
+    ident = f"{ID_PREFIX}{key:016x}"
+    value.update(
+        ts=known[5],
+        date=local_day(known[5]),
+        prompt=delta[0],
+        completion=delta[1],
+        cached=delta[2],
+        cache_write=delta[3],
+        cache_write_1h=delta[4],
+        total=delta[0] + delta[1],
+        calls=0,
+        id=f"{ident}#c{grown[0] + grown[1]}",
+        corrects=ident,
+    )
+    value.pop("cost_usd", None)
+    for name in ("cache_write", "cache_write_1h", "calls"):
+        if not value[name]:
+            del value[name]
+    return orjson.dumps(value)

@@ -1,0 +1,425 @@
+"""Pieces every importer shares: the summary, incremental line reading, file discovery."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest, key_of
+from jusage.store import Store
+
+__all__ = [
+    "MAX_LINE",
+    "FileResult",
+    "ImportSummary",
+    "Progress",
+    "Tally",
+    "add_counts",
+    "append_lines",
+    "catch_up",
+    "event_counts",
+    "gc_paused",
+    "iso_to_unix",
+    "local_day",
+    "read_new_lines",
+    "run_jobs",
+    "scan_files",
+]
+
+MAX_LINE = 64 << 20
+"""Lines longer than this (64 MiB) are skipped as malformed without being parsed."""
+
+BLOCK = 8 << 20
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(bytes_done, bytes_total)`` while an import reads its files."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import run did.
+
+    ``entries`` counts usage records met (every copy and every streaming chunk);
+    ``duplicates`` those already in the ledger or met earlier in the run with no more tokens;
+    ``corrections`` the correcting events written for messages that grew; ``malformed`` lines
+    that could not be read (bad JSON, invalid UTF-8, binary data, oversized lines).
+    """
+
+    source: str
+    files_seen: int
+    files_read: int
+    entries: int
+    events_added: int
+    duplicates: int
+    corrections: int
+    malformed: int
+    skipped: int = 0
+
+    def describe(self) -> str:
+        """A one-line human summary."""
+        return (
+            f"{self.source}: {self.files_read} of {self.files_seen} files read, "
+            f"{self.entries} entries, {self.events_added} events added, "
+            f"{self.duplicates} duplicates skipped, {self.corrections} corrections, "
+            f"{self.malformed} malformed lines"
+        )
+
+
+class Tally:
+    """Mutable counters filled during a run, frozen into an :class:`ImportSummary`."""
+
+    __slots__ = (
+        "corrections",
+        "duplicates",
+        "entries",
+        "events",
+        "files_read",
+        "files_seen",
+        "malformed",
+        "skipped",
+    )
+
+    def __init__(self) -> None:
+        self.files_seen = self.files_read = self.entries = self.events = 0
+        self.duplicates = self.corrections = self.malformed = self.skipped = 0
+
+    def merge(self, other: Tally) -> None:
+        """Add the counters of ``other`` (a worker's tally) to these."""
+        for name in Tally.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def summary(self, source: str) -> ImportSummary:
+        return ImportSummary(
+            source=source,
+            files_seen=self.files_seen,
+            files_read=self.files_read,
+            entries=self.entries,
+            events_added=self.events,
+            duplicates=self.duplicates,
+            corrections=self.corrections,
+            malformed=self.malformed,
+            skipped=self.skipped,
+        )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: an import allocates millions of acyclic objects."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def append_lines(store: Store, lines: list[bytes]) -> None:
+    """Append serialised events in one locked write (the store's batch path)."""
+    if not lines:
+        return
+    writer = getattr(store, "append_lines", None)
+    if writer is not None:
+        writer(lines)
+    else:
+        store._append(b"\n".join(lines) + b"\n")
+
+
+_local_days: dict[int, str] = {}
+
+
+def local_day(ts: int) -> str:
+    """The writer's local ``YYYY-MM-DD`` at ``ts`` (cached per quarter hour)."""
+    q = ts // 900
+    day = _local_days.get(q)
+    if day is None:
+        day = time.strftime("%Y-%m-%d", time.localtime(q * 900))
+        _local_days[q] = day
+    return day
+
+
+_minutes: dict[str, int] = {}
+
+
+def iso_to_unix(stamp: Any) -> int | None:
+    """Unix seconds (floored) of an ISO 8601 timestamp, or ``None`` when it is not one."""
+    if not isinstance(stamp, str):
+        return None
+    # Fast path for the usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z``: one parse per minute.
+    if stamp[-1:] == "Z" and len(stamp) >= 20 and stamp[16] == ":" and stamp[13] == ":":
+        base = _minutes.get(stamp[:16])
+        if base is None:
+            try:
+                base = int(datetime.fromisoformat(stamp[:16] + ":00+00:00").timestamp())
+            except ValueError:
+                return None
+            _minutes[stamp[:16]] = base
+        seconds = stamp[17:19]
+        if seconds.isdigit() and (len(stamp) == 20 or stamp[19] in ".,"):
+            return base + int(seconds)
+    try:
+        return int(datetime.fromisoformat(stamp).timestamp() // 1)
+    except ValueError:
+        return None
+
+
+def event_counts(value: dict[str, Any]) -> Counts:
+    """The counts (and ``ts``) a ledger event carries, in the order the seen-state keeps them."""
+
+    def n(name: str) -> int:
+        v = value.get(name, 0)
+        return v if type(v) is int else 0
+
+    return (
+        n("prompt"),
+        n("completion"),
+        n("cached"),
+        n("cache_write"),
+        n("cache_write_1h"),
+        n("ts"),
+    )
+
+
+def catch_up(state: ImportState, store: Store, prefix: str) -> int:
+    """Feed ledger events with ids ``<prefix><hex>`` written since the state's last save.
+
+    Makes a crashed or lost state harmless: what is in the ledger counts as seen. Returns
+    how many events were taken in.
+    """
+    start, end = state.pending_ledger_range()
+    if end <= start:
+        return 0
+    taken = 0
+    cut = len(prefix)
+    needle = prefix.encode()
+    for batch in _ledger_lines(store.path, start, end):
+        for raw in batch:
+            if needle not in raw:
+                continue
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(value, dict):
+                continue
+            ident = value.get("corrects") or value.get("id")
+            if not isinstance(ident, str) or not ident.startswith(prefix):
+                continue
+            try:
+                key = int(ident[cut : cut + 16], 16)
+            except ValueError:
+                continue
+            add = event_counts(value)
+            old = state.get(key)
+            if old is None:
+                state.put(key, add)
+            else:
+                state.put(key, add_counts(old, add))
+            taken += 1
+    return taken
+
+
+def _ledger_lines(path: Path, start: int, end: int) -> Iterator[list[bytes]]:
+    """Complete lines of the ledger in ``[start, end)``, in batches."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with block below
+    except FileNotFoundError:
+        return
+    with fh:
+        fh.seek(start)
+        remaining = end - start
+        tail = b""
+        while remaining > 0:
+            block = fh.read(min(BLOCK, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            data = tail + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail = data
+                continue
+            tail = data[cut + 1 :]
+            yield data[:cut].split(b"\n")
+        if tail:
+            yield [tail]
+
+
+def add_counts(old: Counts, add: Counts) -> Counts:
+    """``old`` plus the token counts of ``add`` (``old`` keeps its ``ts``)."""
+    return (
+        old[0] + add[0],
+        old[1] + add[1],
+        old[2] + add[2],
+        old[3] + add[3],
+        old[4] + add[4],
+        old[5],
+    )
+
+
+def scan_files(
+    roots: Iterable[Path], pattern: str, *, suffix: str = ".jsonl"
+) -> list[tuple[str, os.stat_result]]:
+    """Every file below ``roots`` whose name matches, with its ``stat``; sorted by mtime.
+
+    ``pattern`` is a name prefix (``""`` for any). Files reachable twice (same device and
+    inode) are listed once. Oldest first, so an original transcript is read before the
+    copies that resumed sessions made of it.
+    """
+    found: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
+    stack = [str(r) for r in roots]
+    while stack:
+        folder = stack.pop()
+        try:
+            it = os.scandir(folder)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        with it:
+            for entry in it:
+                try:
+                    if entry.is_dir():
+                        stack.append(entry.path)
+                    elif entry.name.endswith(suffix) and entry.name.startswith(pattern):
+                        st = entry.stat()
+                        found.setdefault((st.st_dev, st.st_ino), (entry.path, st))
+                except OSError:
+                    continue
+    return sorted(found.values(), key=lambda item: (item[1].st_mtime_ns, item[0]))
+
+
+def read_new_lines(
+    path: str, st: os.stat_result, mark: FileMark | None, tally: Tally
+) -> Iterator[tuple[list[bytes], FileMark]]:
+    """Yield batches of complete new lines of ``path``, each with the mark after it.
+
+    ``mark`` is where the last run stopped. Unchanged files yield nothing without being
+    opened. A file with another identity, a shrunk one, or one whose first bytes changed is
+    read again from the start (message keys make that harmless). Oversized lines are dropped
+    and counted. A last line without a newline is taken only when it is a complete JSON
+    value; otherwise it waits for the next run.
+    """
+    if (
+        mark is not None
+        and mark.dev == st.st_dev
+        and mark.ino == st.st_ino
+        and mark.size == st.st_size
+        and mark.mtime_ns == st.st_mtime_ns
+    ):
+        return
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with block below
+    except OSError:
+        return
+    with fh:
+        head = fh.read(HEAD_BYTES)
+        start = 0
+        context: dict[str, Any] = {}
+        if (
+            mark is not None
+            and mark.dev == st.st_dev
+            and mark.ino == st.st_ino
+            and mark.offset <= st.st_size
+            and head_digest(head[: min(len(head), mark.offset)]) == mark.head
+        ):
+            start = mark.offset
+            context = mark.context
+        tally.files_read += 1
+        fh.seek(start)
+        offset = start
+        tail = b""
+        skipping = False
+
+        def at(offset: int, size: int) -> FileMark:
+            return FileMark(
+                st.st_dev, st.st_ino, offset, size, st.st_mtime_ns, head_digest(head[:offset]), context
+            )
+
+        while True:
+            block = fh.read(BLOCK)
+            if not block:
+                break
+            data = tail + block if tail else block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                tail = data
+                if len(tail) > MAX_LINE:
+                    if not skipping:
+                        tally.malformed += 1
+                    skipping = True
+                    offset += len(tail)
+                    tail = b""
+                continue
+            lines = data[:cut].split(b"\n")
+            if skipping:
+                lines = lines[1:]
+                skipping = False
+            if cut > MAX_LINE and any(len(line) > MAX_LINE for line in lines):
+                kept = [line for line in lines if len(line) <= MAX_LINE]
+                tally.malformed += len(lines) - len(kept)
+                lines = kept
+            offset += cut + 1
+            tail = data[cut + 1 :]
+            yield lines, at(offset, -1)
+        if tail and not skipping and tail.strip():
+            try:
+                orjson.loads(tail)
+            except orjson.JSONDecodeError:
+                yield [], at(offset, -1)  # an unfinished write: look again next time
+                return
+            last_line = tail
+            offset += len(tail)
+            tail = b""
+            yield [last_line], at(offset, -1)
+        # Only a file read to its end can be skipped unopened next time.
+        yield [], at(offset, -1 if tail or skipping or offset != st.st_size else st.st_size)
+
+
+T = TypeVar("T")
+J = TypeVar("J")
+
+FileResult = tuple[str, FileMark | None, list[T], Tally]
+"""What parsing one file gives: its path, the mark after it, its results, its counters."""
+
+PARALLEL_BYTES = 32 << 20
+"""Below this many bytes to read, an import stays in one process (starting workers costs)."""
+
+
+def run_jobs(
+    func: Callable[[J], FileResult[T]], jobs: list[J], total: int, workers: int | None
+) -> Iterator[FileResult[T]]:
+    """``func`` over ``jobs``, results in job order; in worker processes for big imports."""
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n <= 1 or total < PARALLEL_BYTES or len(jobs) < 2:
+        yield from map(func, jobs)
+        return
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ctx.Pool(min(n, len(jobs))) as pool:
+        yield from pool.imap(func, jobs, chunksize=8)
+
+
+def total_bytes(files: Sequence[tuple[str, os.stat_result]], state: ImportState) -> int:
+    """Bytes a run will read (for progress)."""
+    total = 0
+    for path, st in files:
+        mark = state.files.get(path)
+        total += st.st_size - (
+            mark.offset if mark and mark.ino == st.st_ino and mark.offset <= st.st_size else 0
+        )
+    return total
+
+
+def derived_key(*parts: str) -> int:
+    """Alias of :func:`key_of` for importers."""
+    return key_of(*parts)
