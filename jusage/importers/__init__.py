@@ -8,7 +8,9 @@ idempotent (event ids are derived from the source, and a seen-state remembers th
 from __future__ import annotations
 
 from jusage.importers.claude_code import ImportPathError, default_claude_paths, import_claude_code
+from jusage.importers.codex import default_codex_paths, import_codex
 from jusage.importers.common import ImportSummary, Progress
+from jusage.importers.jcode import default_jcode_paths, import_jcode
 from jusage.importers.state import ImportBusyError
 
 __all__ = [
@@ -17,5 +19,9 @@ __all__ = [
     "ImportSummary",
     "Progress",
     "default_claude_paths",
+    "default_codex_paths",
+    "default_jcode_paths",
     "import_claude_code",
+    "import_codex",
+    "import_jcode",
 ]

@@ -211,7 +211,8 @@ def catch_up(state: ImportState, store: Store, prefix: str) -> int:
                 continue
             if not isinstance(value, dict):
                 continue
-            ident = value.get("corrects") or value.get("id")
+            # A correction's id starts with its original's (``<prefix><hex>#c<n>``).
+            ident = value.get("id")
             if not isinstance(ident, str) or not ident.startswith(prefix):
                 continue
             try:

@@ -1,0 +1,135 @@
+"""Import jcode's usage log (``~/.jcode/usage/events.jsonl``) into the ledger, exactly once.
+
+jcode writes jusage's own event format, so a line is validated and copied. Its identity is
+derived from its content: the line's own ``id`` when it has one, else a digest of the line's
+canonical form (sorted keys). The copy gets the id ``jc-<16 hex digits>`` (and a
+``corrects`` that points at a jcode id is mapped the same way); ``source`` defaults to
+``jcode``. Reading is incremental, like the other importers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from jusage.events import Event, EventError
+from jusage.importers.claude_code import ImportPathError
+from jusage.importers.common import (
+    ImportSummary,
+    Progress,
+    Tally,
+    append_lines,
+    catch_up,
+    gc_paused,
+    read_new_lines,
+)
+from jusage.importers.state import ImportState, key_of
+from jusage.store import Store
+
+__all__ = ["ID_PREFIX", "SOURCE", "default_jcode_paths", "import_jcode"]
+
+SOURCE = "jcode"
+ID_PREFIX = "jc-"
+
+
+def default_jcode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+    """``~/.jcode/usage/events.jsonl`` when it exists."""
+    env = os.environ if env is None else env
+    home = Path(env.get("HOME") or Path.home())
+    path = home / ".jcode" / "usage" / "events.jsonl"
+    return [path] if path.is_file() else []
+
+
+def _jcode_id(value: dict[str, Any], line: bytes) -> int:
+    own = value.get("id")
+    if isinstance(own, str) and own:
+        return key_of("jcode-id", own)
+    return key_of("jcode-line", orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+
+
+def import_jcode(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    progress: Progress | None = None,
+    lock_timeout: float = -1,
+) -> ImportSummary:
+    """Import what is new in the jcode usage logs ``paths`` (files) into ``store``.
+
+    Raises :class:`~jusage.importers.claude_code.ImportPathError` for a missing path.
+    """
+    files: list[tuple[str, os.stat_result]] = []
+    for path in paths:
+        path = Path(path).expanduser()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise ImportPathError(f"{path}: no such file or directory") from None
+        if path.is_dir():
+            path = path / "events.jsonl"
+            if not path.is_file():
+                continue
+            st = path.stat()
+        files.append((str(path.resolve()), st))
+    tally = Tally()
+    tally.files_seen = len(files)
+    with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
+        catch_up(state, store, ID_PREFIX)
+        total = sum(st.st_size for _, st in files)
+        done = 0
+        for path_str, st in files:
+            out: list[bytes] = []
+            last = None
+            for lines, mark in read_new_lines(path_str, st, state.files.get(path_str), tally):
+                _parse(lines, state, tally, out)
+                last = mark
+            if last is None:
+                continue
+            append_lines(store, out)
+            state.files[path_str] = last
+            done += st.st_size
+            if progress:
+                progress(min(done, total), total)
+        state.commit()
+    return tally.summary(SOURCE)
+
+
+def _parse(lines: list[bytes], state: ImportState, tally: Tally, out: list[bytes]) -> None:
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+            event = Event.from_dict(value)
+        except (orjson.JSONDecodeError, EventError, TypeError):
+            tally.malformed += 1
+            continue
+        tally.entries += 1
+        key = _jcode_id(value, line)
+        if state.get(key) is not None:
+            tally.duplicates += 1
+            continue
+        changes: dict[str, Any] = {"id": f"{ID_PREFIX}{key:016x}", "source": event.source or SOURCE}
+        if event.corrects:
+            changes["corrects"] = f"{ID_PREFIX}{key_of('jcode-id', event.corrects):016x}"
+        event = event.replace(**changes)
+        state.put(
+            key,
+            (
+                event.prompt,
+                event.completion,
+                event.cached,
+                event.cache_write,
+                event.cache_write_1h,
+                event.ts,
+            ),
+        )
+        out.append(event.to_json())
+        if event.corrects:
+            tally.corrections += 1
+        else:
+            tally.events += 1
