@@ -89,12 +89,11 @@ def split_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
-def read_lines(path: Path, stats: ReadStats, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
-    """Stream the non-blank lines of ``[start, end)`` in batches of a few megabytes.
+def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
+    """Stream the lines of ``[start, end)`` in batches of a few megabytes, newlines removed.
 
-    Each line is counted in ``stats.lines``; the caller decodes them and counts the bad ones
-    in ``stats.skipped``. A last line without its newline (a torn write, or a writer still
-    busy) is yielded too. A missing file yields nothing.
+    Blank lines are included (callers skip them). A last line without its newline (a torn
+    write, or a writer still busy) is yielded too. A missing file yields nothing.
     """
     try:
         fh = path.open("rb")
@@ -117,11 +116,8 @@ def read_lines(path: Path, stats: ReadStats, start: int = 0, end: int | None = N
                 tail = block
                 continue
             tail = block[cut + 1 :]
-            lines = [line for line in block[:cut].split(b"\n") if line and not line.isspace()]
-            stats.lines += len(lines)
-            yield lines
-        if tail and not tail.isspace():
-            stats.lines += 1
+            yield block[:cut].split(b"\n")
+        if tail:
             yield [tail]
 
 
@@ -131,25 +127,30 @@ def read_rows(
     start: int = 0,
     end: int | None = None,
     *,
-    decode: Callable[[bytes], T] = decode_row,  # type: ignore[assignment]
+    decode: Callable[[bytes], T],
 ) -> Iterator[list[T]]:
     """Stream the typed rows of the lines in ``[start, end)``, in batches.
 
-    ``decode`` is a msgspec decoder (default: the full :class:`~jusage.events.EventRow`).
-    Lines it rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid
-    UTF-8) are skipped and counted in ``stats.skipped``. Rows still need
+    ``decode`` is a msgspec decoder (e.g. :data:`~jusage.events.decode_row`). Lines it
+    rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid UTF-8)
+    are skipped and counted in ``stats.skipped``; blank lines are ignored. Rows still need
     :func:`jusage.events.validate_counts` (the aggregation checks it inline).
     """
-    for lines in read_lines(path, stats, start, end):
-        try:
+    for lines in read_lines(path, start, end):
+        try:  # the common case: every line decodes (a blank line does not, so it is exact)
             rows = [decode(line) for line in lines]
         except msgspec.DecodeError:
             rows = []
             for line in lines:
+                if not line or line.isspace():
+                    continue
+                stats.lines += 1
                 try:
                     rows.append(decode(line))
                 except msgspec.DecodeError:
                     stats.skipped += 1
+        else:
+            stats.lines += len(rows)
         yield rows
 
 

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Benchmarks for jusage's speed and memory goals; prints a table of figures.
+
+Each figure is measured in this one run, and goals are stated as ratios where the machine's
+speed would otherwise decide the verdict (this machine is shared and noisy).
+
+    python scripts/bench.py                 # everything, 1,000,000-event log
+    python scripts/bench.py --events 200000 --only append,startup
+    python scripts/bench.py --log /tmp/big.jsonl   # reuse a generated log
+
+Sections:
+  append   8 writer processes: Store.record (locked) against plain unlocked O_APPEND writes
+           of the same lines; then checks no line was lost or torn.
+  scan     aggregating the log from a cold process (wall time, peak RSS of any process),
+           and `jusage stats --json` end to end.
+  startup  `jusage --help` and `jusage record ...` wall time (best of 7).
+  reports  `jusage daily --json` against `jusage stats --json`, both cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+Row = tuple[str, str, str, str]
+ROWS: list[Row] = []
+
+
+def row(name: str, figure: str, goal: str = "", ok: bool | None = None) -> None:
+    verdict = "" if ok is None else ("yes" if ok else "NO")
+    ROWS.append((name, figure, goal, verdict))
+    print(f"  {name}: {figure}  {goal} {verdict}", file=sys.stderr, flush=True)
+
+
+def jusage_exe() -> str:
+    found = shutil.which("jusage") or str(Path(sys.executable).parent / "jusage")
+    if not Path(found).exists():
+        raise SystemExit("the jusage command is not installed (pip install -e .)")
+    return found
+
+
+# -- append ------------------------------------------------------------------------------------
+
+
+def _writer(path: str, n: int, locked: bool, wid: int, start: multiprocessing.synchronize.Event) -> None:
+    from jusage.events import Event
+    from jusage.store import Store
+
+    events = [
+        Event(
+            ts=1_767_225_600 + i,
+            model="claude-sonnet-4-5",
+            project="/home/u/proj",
+            session=f"s{wid}",
+            prompt=12_000 + i,
+            cached=9_000,
+            completion=800,
+            calls=1,
+            id=f"{wid}-{i}",
+        )
+        for i in range(n)
+    ]
+    start.wait()
+    if locked:
+        store = Store(path)
+        for e in events:
+            store.record(e)
+        store.close()
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for e in events:
+            os.write(fd, e.to_json() + b"\n")
+        os.close(fd)
+
+
+def _append_run(path: Path, writers: int, n: int, locked: bool) -> float:
+    path.unlink(missing_ok=True)
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_writer, args=(str(path), n, locked, w, start)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)  # let every writer build its events first
+    began = time.perf_counter()
+    start.set()
+    for p in procs:
+        p.join()
+    return time.perf_counter() - began
+
+
+def bench_append(writers: int = 8, n: int = 20_000) -> None:
+    import orjson
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "events.jsonl"
+        plain = min(_append_run(path, writers, n, False) for _ in range(2))
+        locked = min(_append_run(path, writers, n, True) for _ in range(2))
+        lines = path.read_bytes().split(b"\n")
+        ids = set()
+        torn = 0
+        for line in lines[:-1]:
+            try:
+                ids.add(orjson.loads(line)["id"])
+            except (orjson.JSONDecodeError, KeyError):
+                torn += 1
+        lost = writers * n - len(ids)
+    total = writers * n
+    ratio = plain / locked
+    row("append: plain unlocked O_APPEND", f"{total / plain:,.0f} lines/s", f"{writers} writers x {n:,}")
+    row("append: Store.record (flock)", f"{total / locked:,.0f} lines/s")
+    row("append: locked / plain rate", f"{ratio:.2f}x", ">= 0.5x", ratio >= 0.5)
+    row("append: lost / torn lines", f"{lost} / {torn}", "0 / 0", lost == 0 and torn == 0)
+
+
+# -- scan --------------------------------------------------------------------------------------
+
+SCAN_CODE = """
+import sys, time
+t0 = time.perf_counter()
+from datetime import date
+from pathlib import Path
+from jusage.aggregate import Aggregator, stats_view
+from jusage.scan import aggregate_file
+agg = Aggregator(("model", "project"))
+view = stats_view(aggregate_file(Path(sys.argv[1]), agg), agg, date(2026, 11, 20))
+print(time.perf_counter() - t0, view.totals.turns)
+"""
+
+
+def cold(cmd: list[str]) -> tuple[float, int, bytes]:
+    """Wall seconds, peak RSS (MB) of any process, and stdout of one cold run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    began = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, check=True)
+    wall = time.perf_counter() - began
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) // 1024, out.stdout
+
+
+def ensure_log(path: Path | None, events: int) -> Path:
+    if path is not None and path.exists():
+        return path
+    target = path or Path(tempfile.gettempdir()) / f"jusage-bench-{events}.jsonl"
+    if not target.exists():
+        print(f"generating {events:,} events into {target} ...", file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_log.py"),
+                "--events",
+                str(events),
+                "--days",
+                "730",
+                "-o",
+                str(target),
+            ],
+            check=True,
+        )
+    return target
+
+
+def bench_scan(log: Path) -> None:
+    size = log.stat().st_size / 1e6
+    # Run the memory figure in a fresh interpreter so RUSAGE_CHILDREN holds only it.
+    wall, peak, out = cold([sys.executable, "-c", SCAN_CODE, str(log)])
+    inner = float(out.split()[0])
+    row(
+        "scan: aggregate, cold process",
+        f"{wall:.2f}s wall ({inner:.2f}s inside)",
+        f"<= 1.5s ({size:.0f} MB)",
+        wall <= 1.5,
+    )
+    row("scan: peak RSS of any process", f"{peak} MB", "<= 200 MB", peak <= 200)
+    wall, _, _ = cold([jusage_exe(), "stats", "--json", "--log", str(log), "--today", "2026-11-20"])
+    row("scan: jusage stats --json", f"{wall:.2f}s wall")
+
+
+# -- startup -----------------------------------------------------------------------------------
+
+
+def best_of(n: int, fn: Callable[[], None]) -> float:
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def bench_startup() -> None:
+    exe = jusage_exe()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "JUSAGE_LOG": str(Path(tmp) / "e.jsonl")}
+        helps = best_of(7, lambda: subprocess.run([exe, "--help"], capture_output=True, check=True, env=env))
+        rec = best_of(
+            7,
+            lambda: subprocess.run(
+                [exe, "record", "--model", "m", "--prompt", "10"], capture_output=True, check=True, env=env
+            ),
+        )
+        bare = best_of(
+            7, lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True)
+        )
+    row("startup: python -c pass", f"{bare * 1000:.0f} ms", "(the floor)")
+    row("startup: jusage --help", f"{helps * 1000:.0f} ms", "<= 150 ms", helps <= 0.150)
+    row("startup: jusage record", f"{rec * 1000:.0f} ms", "<= 150 ms", rec <= 0.150)
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+def bench_reports(log: Path) -> None:
+    exe = jusage_exe()
+    base = ["--log", str(log)]
+    stats_wall, _, _ = cold([exe, "stats", "--json", *base, "--today", "2026-11-20"])
+    try:
+        daily_wall, _, _ = cold([exe, "daily", "--json", *base])
+    except subprocess.CalledProcessError as exc:
+        row("reports: jusage daily --json", f"failed: {exc.stderr.decode()[-200:]}")
+        return
+    ratio = daily_wall / stats_wall
+    row("reports: jusage stats --json", f"{stats_wall:.2f}s")
+    row("reports: jusage daily --json", f"{daily_wall:.2f}s")
+    row("reports: daily / stats", f"{ratio:.2f}x", "<= 2x", ratio <= 2.0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the generated log")
+    parser.add_argument("--log", type=Path, default=None, help="an existing log to use instead")
+    parser.add_argument("--appends", type=int, default=20_000, help="records per writer in the append test")
+    parser.add_argument("--only", default="append,scan,startup,reports", help="comma-separated sections")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}", file=sys.stderr)
+    if "append" in only:
+        bench_append(n=args.appends)
+    if "startup" in only:
+        bench_startup()
+    if only & {"scan", "reports"}:
+        log = ensure_log(args.log, args.events)
+        if "scan" in only:
+            bench_scan(log)
+        if "reports" in only:
+            bench_reports(log)
+    width = max(len(r[0]) for r in ROWS)
+    fig = max(len(r[1]) for r in ROWS)
+    goal = max(len(r[2]) for r in ROWS)
+    print(f"{'benchmark':<{width}}  {'figure':>{fig}}  {'goal':<{goal}}  met")
+    print(f"{'-' * width}  {'-' * fig}  {'-' * goal}  ---")
+    for name, figure, g, ok in ROWS:
+        print(f"{name:<{width}}  {figure:>{fig}}  {g:<{goal}}  {ok}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
