@@ -1,0 +1,466 @@
+"""The Claude Code importer: mapping, exactly-once, streaming corrections, incremental reads."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jusage.events import Event
+from jusage.importers import ImportPathError, default_claude_paths, import_claude_code
+from jusage.importers import common as importer_common
+from jusage.importers.state import ImportState
+from jusage.store import Store
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code"
+FIELDS = ("prompt", "completion", "cached", "cache_write", "cache_write_1h")
+
+
+def line(
+    mid: str = "msg_1",
+    rid: str | None = "req_1",
+    *,
+    inp: int = 10,
+    out: int = 5,
+    cw: int = 0,
+    cr: int = 0,
+    cw1h: int | None = None,
+    ts: str = "2025-09-01T10:00:00.000Z",
+    session: str = "s1",
+    cwd: str = "/src/p",
+    side: bool = False,
+    model: str = "claude-sonnet-4-20250514",
+    kind: str = "assistant",
+    cost: float | None = None,
+) -> dict[str, Any]:
+    usage: dict[str, Any] = {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cache_creation_input_tokens": cw,
+        "cache_read_input_tokens": cr,
+    }
+    if cw1h is not None:
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": cw - cw1h,
+            "ephemeral_1h_input_tokens": cw1h,
+        }
+    value: dict[str, Any] = {
+        "type": kind,
+        "timestamp": ts,
+        "sessionId": session,
+        "cwd": cwd,
+        "isSidechain": side,
+        "uuid": f"u-{mid}-{out}",
+        "message": {"id": mid, "model": model, "role": "assistant", "usage": usage},
+    }
+    if rid is not None:
+        value["requestId"] = rid
+    if cost is not None:
+        value["costUSD"] = cost
+    return value
+
+
+def write(path: Path, *values: dict[str, Any] | bytes, mode: str = "wb") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = b"".join((v if isinstance(v, bytes) else orjson.dumps(v)) + b"\n" for v in values)
+    with path.open(mode) as fh:
+        fh.write(data)
+    return path
+
+
+def events(store: Store) -> list[dict[str, Any]]:
+    if not store.path.exists():
+        return []
+    return [orjson.loads(raw) for raw in store.path.read_bytes().splitlines() if raw.strip()]
+
+
+def totals(store: Store) -> dict[str, int]:
+    out = dict.fromkeys((*FIELDS, "turns"), 0)
+    for event in events(store):
+        for name in FIELDS:
+            out[name] += event.get(name, 0)
+        out["turns"] += 0 if event.get("corrects") else 1
+    return out
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "ledger" / "events.jsonl")
+
+
+@pytest.fixture
+def projects(tmp_path: Path) -> Path:
+    return tmp_path / "claude" / "projects" / "-src-p"
+
+
+# -- mapping -------------------------------------------------------------------------------
+
+
+def test_usage_maps_to_inclusive_prompt_and_keeps_the_cache_split(store: Store, projects: Path) -> None:
+    """prompt = input + cache writes + cache reads; the 1-hour part of the writes is kept."""
+    write(projects / "a.jsonl", line(inp=10, out=7, cw=300, cr=4000, cw1h=100, cost=0.25))
+    import_claude_code(store, [projects])
+    [event] = events(store)
+    assert (event["prompt"], event["cached"], event["cache_write"]) == (4310, 4000, 300)
+    assert (event["cache_write_1h"], event["completion"], event["total"]) == (100, 7, 4317)
+    assert event["cost_usd"] == 0.25
+    assert (event["session"], event["project"], event["source"]) == ("s1", "/src/p", "claude-code")
+    assert event["ts"] == 1756720800 and event["calls"] == 1
+
+
+def test_cache_split_alone_gives_the_cache_write(store: Store, projects: Path) -> None:
+    """Without cache_creation_input_tokens, the 5m + 1h split is the cache write."""
+    value = line(inp=1, out=1)
+    value["message"]["usage"].pop("cache_creation_input_tokens")
+    value["message"]["usage"]["cache_creation"] = {
+        "ephemeral_5m_input_tokens": 20,
+        "ephemeral_1h_input_tokens": 30,
+    }
+    write(projects / "a.jsonl", value)
+    import_claude_code(store, [projects])
+    [event] = events(store)
+    assert (event["cache_write"], event["cache_write_1h"], event["prompt"]) == (50, 30, 51)
+
+
+def test_sidechain_entries_are_tagged_as_subagent(store: Store, projects: Path) -> None:
+    """A sidechain line becomes an event with role = subagent."""
+    write(projects / "a.jsonl", line(side=True))
+    import_claude_code(store, [projects])
+    assert events(store)[0]["role"] == "subagent"
+
+
+def test_synthetic_messages_do_not_count(store: Store, projects: Path) -> None:
+    """The <synthetic> model is not usage."""
+    summary = import_claude_code(
+        store, [write(projects / "a.jsonl", line(model="<synthetic>", inp=3, out=3))]
+    )
+    assert events(store) == [] and summary.skipped == 1
+
+
+def test_user_and_summary_lines_do_not_count(store: Store, projects: Path) -> None:
+    """Lines without message usage, and user lines, add nothing."""
+    write(
+        projects / "a.jsonl",
+        {"type": "summary", "summary": "x", "leafUuid": "l"},
+        {"type": "user", "message": {"role": "user", "content": "hi"}},
+        line(kind="user"),
+    )
+    summary = import_claude_code(store, [projects])
+    assert events(store) == [] and summary.entries == 0 and summary.malformed == 0
+
+
+def test_imported_lines_are_valid_events(store: Store) -> None:
+    """Every line the importer writes parses as an Event."""
+    import_claude_code(store, [FIXTURES])
+    lines = store.path.read_bytes().splitlines()
+    assert lines and all(Event.from_json(raw).source == "claude-code" for raw in lines)
+
+
+# -- exactly once --------------------------------------------------------------------------
+
+
+def test_a_message_copied_into_another_file_counts_once(store: Store, projects: Path) -> None:
+    """Resumed sessions copy history under a new session id: same (message.id, requestId)."""
+    write(projects / "old.jsonl", line(session="old"))
+    write(projects / "new.jsonl", line(session="new"), line("msg_2", "req_2", session="new"))
+    summary = import_claude_code(store, [projects])
+    assert [e["session"] for e in events(store)] == ["old", "new"]
+    assert summary.duplicates == 1
+
+
+def test_a_second_run_adds_nothing(store: Store) -> None:
+    """Importing the same tree twice leaves the ledger unchanged."""
+    import_claude_code(store, [FIXTURES])
+    before = store.path.read_bytes()
+    summary = import_claude_code(store, [FIXTURES])
+    assert store.path.read_bytes() == before and summary.events_added == 0
+
+
+def test_the_same_message_id_with_another_request_id_is_another_call(store: Store, projects: Path) -> None:
+    """The key is the pair: a retried request is billed again."""
+    write(projects / "a.jsonl", line(rid="req_a"), line(rid="req_b"))
+    import_claude_code(store, [projects])
+    assert len(events(store)) == 2
+
+
+def test_lines_without_message_id_are_deduplicated_by_uuid(store: Store, projects: Path) -> None:
+    """A copied line without message.id is recognised by its uuid."""
+    value = line()
+    del value["message"]["id"]
+    write(projects / "a.jsonl", value)
+    write(projects / "b.jsonl", value)
+    import_claude_code(store, [projects])
+    assert len(events(store)) == 1
+
+
+def test_streaming_chunks_in_one_run_keep_the_largest(store: Store, projects: Path) -> None:
+    """Chunks of one message written with growing output: one event with the final usage."""
+    write(projects / "a.jsonl", line(out=1), line(out=50), line(out=200))
+    summary = import_claude_code(store, [projects])
+    [event] = events(store)
+    assert event["completion"] == 200 and summary.duplicates == 2
+
+
+def test_a_larger_chunk_in_a_later_run_adds_a_correcting_event(store: Store, projects: Path) -> None:
+    """The ledger ends with the largest usage even when chunks arrive in different runs."""
+    path = write(projects / "a.jsonl", line(out=1, cr=100, ts="2025-09-01T23:59:59.900Z"))
+    import_claude_code(store, [projects])
+    write(path, line(out=300, cr=100, ts="2025-09-02T00:00:00.400Z"), mode="ab")
+    summary = import_claude_code(store, [projects])
+    original, fix = events(store)
+    assert summary.corrections == 1
+    assert fix["corrects"] == original["id"] and fix["id"] != original["id"]
+    assert fix["completion"] == 299 and fix["prompt"] == 0 and fix.get("calls", 0) == 0
+    assert fix["ts"] == original["ts"]
+    assert totals(store)["completion"] == 300 and totals(store)["turns"] == 1
+
+
+def test_a_smaller_chunk_after_a_larger_one_adds_nothing(store: Store, projects: Path) -> None:
+    """Only growth is recorded."""
+    path = write(projects / "a.jsonl", line(out=300))
+    import_claude_code(store, [projects])
+    write(path, line(out=2), mode="ab")
+    summary = import_claude_code(store, [projects])
+    assert totals(store)["completion"] == 300 and summary.duplicates == 1
+
+
+def test_the_non_sidechain_copy_is_preferred(store: Store, projects: Path) -> None:
+    """A message seen as sidechain replay and as the main line is recorded as the main line."""
+    write(projects / "a.jsonl", line(side=True), line(side=False))
+    import_claude_code(store, [projects])
+    [event] = events(store)
+    assert "role" not in event
+
+
+def test_progress_lines_mirror_subagent_files_and_count_once(store: Store, projects: Path) -> None:
+    """A subagent message in a progress line and in the subagent's own file counts once."""
+    inner = line("msg_sub", "req_sub", side=True)
+    progress = {
+        "type": "progress",
+        "sessionId": "s1",
+        "cwd": "/src/p",
+        "timestamp": "2025-09-01T10:00:01.000Z",
+        "data": {"type": "agent_progress", "message": {**inner, "type": "assistant"}},
+    }
+    write(projects / "s1.jsonl", progress)
+    write(projects / "s1" / "subagents" / "agent-x.jsonl", inner)
+    import_claude_code(store, [projects])
+    [event] = events(store)
+    assert event["role"] == "subagent"
+
+
+# -- incremental ---------------------------------------------------------------------------
+
+
+def test_a_second_run_reads_only_what_was_appended(store: Store, projects: Path) -> None:
+    """Unchanged files are not read; an appended one is read from where the last run stopped."""
+    path = write(projects / "a.jsonl", line("m1"), line("m2"))
+    write(projects / "b.jsonl", line("m3"))
+    import_claude_code(store, [projects])
+    write(path, line("m4"), mode="ab")
+    summary = import_claude_code(store, [projects])
+    assert (summary.files_read, summary.entries, summary.events_added) == (1, 1, 1)
+
+
+def test_a_truncated_file_is_read_again_without_double_counting(store: Store, projects: Path) -> None:
+    """A file that shrank is read from the start; what was recorded stays recorded once."""
+    path = write(projects / "a.jsonl", line("m1"), line("m2"), line("m3"))
+    import_claude_code(store, [projects])
+    write(path, line("m1"), line("m5"))
+    summary = import_claude_code(store, [projects])
+    assert summary.events_added == 1 and len(events(store)) == 4
+
+
+def test_a_replaced_file_is_read_again_without_double_counting(store: Store, projects: Path) -> None:
+    """A new file under the same name (another inode) is read from the start."""
+    path = write(projects / "a.jsonl", line("m1"))
+    import_claude_code(store, [projects])
+    replacement = write(projects / "tmp", line("m1"), line("m2"), line("m3"))
+    replacement.replace(path)
+    summary = import_claude_code(store, [projects])
+    assert summary.events_added == 2 and summary.duplicates == 1
+
+
+def test_a_file_rewritten_in_place_with_new_content_is_read_again(store: Store, projects: Path) -> None:
+    """Same inode, grown, but different first bytes: not an append, so read from the start."""
+    path = write(projects / "a.jsonl", line("m1"))
+    import_claude_code(store, [projects])
+    with path.open("r+b") as fh:
+        fh.write(orjson.dumps(line("m9")) + b"\n" + orjson.dumps(line("m1")) + b"\n")
+    summary = import_claude_code(store, [projects])
+    assert summary.events_added == 1 and len(events(store)) == 2
+
+
+def test_an_unfinished_last_line_waits_for_the_rest(store: Store, projects: Path) -> None:
+    """A half-written line is neither counted as malformed nor skipped for ever."""
+    raw = orjson.dumps(line("m1"))
+    path = write(projects / "a.jsonl", line("m0"))
+    with path.open("ab") as fh:
+        fh.write(raw[:40])
+    first = import_claude_code(store, [projects])
+    with path.open("ab") as fh:
+        fh.write(raw[40:] + b"\n")
+    second = import_claude_code(store, [projects])
+    assert (first.events_added, first.malformed, second.events_added) == (1, 0, 1)
+
+
+def test_a_lost_state_is_rebuilt_from_the_ledger(store: Store) -> None:
+    """The ledger is the truth: without the importer's state nothing is imported twice."""
+    import_claude_code(store, [FIXTURES])
+    shutil.rmtree(store.path.parent / "import-state")
+    summary = import_claude_code(store, [FIXTURES])
+    assert summary.events_added == 0 and summary.corrections == 0
+
+
+def test_a_crash_before_the_state_is_saved_does_not_double_count(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events written to the ledger by a run that died before saving its state are seen."""
+
+    def crash(self: ImportState) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ImportState, "commit", crash)
+        with pytest.raises(KeyboardInterrupt):
+            import_claude_code(store, [FIXTURES])
+    written = len(events(store))
+    summary = import_claude_code(store, [FIXTURES])
+    assert written > 0 and summary.events_added == 0 and len(events(store)) == written
+
+
+# -- paths ---------------------------------------------------------------------------------
+
+
+def test_a_missing_path_is_an_error(store: Store, tmp_path: Path) -> None:
+    """A path that does not exist is a clear error, not an empty import."""
+    with pytest.raises(ImportPathError, match="no such file"):
+        import_claude_code(store, [tmp_path / "nope"])
+
+
+def test_an_empty_folder_is_a_zero_import(store: Store, tmp_path: Path) -> None:
+    """An existing folder without transcripts imports nothing."""
+    summary = import_claude_code(store, [tmp_path])
+    assert (summary.files_seen, summary.events_added) == (0, 0)
+
+
+def test_default_paths_follow_claude_config_dir(tmp_path: Path) -> None:
+    """CLAUDE_CONFIG_DIR is comma-separated; folders that do not exist are left out."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    env = {"CLAUDE_CONFIG_DIR": f"{tmp_path / 'a'}, {tmp_path / 'b'},{tmp_path / 'c'}"}
+    assert default_claude_paths(env) == [tmp_path / "a", tmp_path / "b"]
+
+
+def test_default_paths_are_xdg_then_dot_claude(tmp_path: Path) -> None:
+    """Without CLAUDE_CONFIG_DIR: $XDG_CONFIG_HOME/claude and ~/.claude."""
+    (tmp_path / "xdg" / "claude").mkdir(parents=True)
+    (tmp_path / "home" / ".claude").mkdir(parents=True)
+    env = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert default_claude_paths(env) == [tmp_path / "xdg" / "claude", tmp_path / "home" / ".claude"]
+
+
+def test_subagent_transcripts_below_projects_are_found(store: Store, tmp_path: Path) -> None:
+    """A config folder is searched recursively under projects/."""
+    root = tmp_path / "claude"
+    write(root / "projects" / "-p" / "s1" / "subagents" / "agent-1.jsonl", line(side=True))
+    summary = import_claude_code(store, [root])
+    assert summary.events_added == 1
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+def test_bad_input_is_skipped_and_counted(
+    store: Store, projects: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A binary file, a huge line and invalid UTF-8 are counted as malformed, never fatal."""
+    monkeypatch.setattr(importer_common, "MAX_LINE", 10_000)
+    write(projects / "binary.jsonl", bytes(range(256)) * 8)
+    huge = b'{"type":"assistant","message":{"usage":{"input_tokens":1,"output_tokens":1}},"x":"'
+    write(projects / "a.jsonl", line("m1"), huge + b"y" * 50_000 + b'"}', line("m2"))
+    bad_utf8 = orjson.dumps(line("m3")).replace(b"claude-sonnet", b"claude-\xff\xfeonnet")
+    write(projects / "b.jsonl", bad_utf8, line("m4"))
+    summary = import_claude_code(store, [projects])
+    assert summary.events_added == 3
+    assert summary.malformed >= 3
+
+
+def test_bad_usage_values_are_malformed(store: Store, projects: Path) -> None:
+    """Negative or non-integer token counts are not imported."""
+    neg = line("m1", inp=-5)
+    text = line("m2")
+    text["message"]["usage"]["output_tokens"] = "12"
+    write(projects / "a.jsonl", neg, text)
+    summary = import_claude_code(store, [projects])
+    assert events(store) == [] and summary.malformed == 2
+
+
+# -- properties ----------------------------------------------------------------------------
+
+
+def _transcript() -> list[bytes]:
+    rows: list[bytes] = []
+    for i in range(6):
+        for out in (1, 40, 90 + i):
+            rows.append(orjson.dumps(line(f"m{i}", f"r{i}", out=out, cr=10 * i, cw=i)))
+        if i % 2:
+            rows.append(orjson.dumps(line(f"m{i}", f"r{i}", out=90 + i, side=True)))
+    return rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=6))
+def test_any_split_into_runs_gives_the_totals_of_one_import(
+    tmp_path_factory: pytest.TempPathFactory, cuts: list[int]
+) -> None:
+    """Appending a transcript in pieces (at any byte) and importing after each piece."""
+    data = b"".join(row + b"\n" for row in _transcript())
+    base = tmp_path_factory.mktemp("split")
+    once = Store(base / "once" / "events.jsonl")
+    write(base / "t1" / "a.jsonl", data)
+    import_claude_code(once, [base / "t1"])
+    pieces = Store(base / "pieces" / "events.jsonl")
+    path = base / "t2" / "a.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")
+    last = 0
+    for cut in sorted({min(c, len(data)) for c in cuts} | {len(data)}):
+        with path.open("ab") as fh:
+            fh.write(data[last:cut])
+        last = cut
+        import_claude_code(pieces, [base / "t2"])
+    assert totals(pieces) == totals(once)
+
+
+def _import_worker(log: str, tree: str) -> None:
+    import_claude_code(Store(log), [Path(tree)], workers=1)
+
+
+def test_concurrent_imports_count_everything_once(tmp_path: Path) -> None:
+    """Four processes importing the same tree at once leave it in the ledger once."""
+    single = Store(tmp_path / "single" / "events.jsonl")
+    import_claude_code(single, [FIXTURES])
+    log = tmp_path / "shared" / "events.jsonl"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_import_worker, args=(str(log), str(FIXTURES))) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    assert all(proc.exitcode == 0 for proc in procs)
+    assert totals(Store(log)) == totals(single)
+    assert len(events(Store(log))) == len(events(single))
+
+
+def test_the_fixture_tree_has_every_message_once(store: Store) -> None:
+    """On the generated fixtures: one event per distinct non-synthetic message."""
+    import_claude_code(store, [FIXTURES])
+    ids = [e["id"] for e in events(store)]
+    assert len(ids) == len(set(ids)) > 50
