@@ -1,0 +1,197 @@
+"""The Codex importer: per-turn usage, re-emitted counters, models, forks, incremental reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from jusage.events import Event
+from jusage.importers import ImportPathError, default_codex_paths, import_codex
+from jusage.store import Store
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codex"
+SID = "019a9776-0a34-7842-8627-112b63d66e90"
+CHILD = "019a9777-0000-7000-8000-000000000001"
+
+
+def usage(inp: int, cached: int, out: int, reasoning: int = 0) -> dict[str, int]:
+    return {
+        "input_tokens": inp,
+        "cached_input_tokens": cached,
+        "output_tokens": out,
+        "reasoning_output_tokens": reasoning,
+        "total_tokens": inp + out,
+    }
+
+
+def rec(kind: str, payload: dict[str, Any], ts: str = "2025-09-01T10:00:00.000Z") -> bytes:
+    return orjson.dumps({"timestamp": ts, "type": kind, "payload": payload})
+
+
+def meta(sid: str = SID, **extra: Any) -> bytes:
+    return rec("session_meta", {"id": sid, "cwd": "/src/p", "cli_version": "0.58.0", **extra})
+
+
+def turn(model: str) -> bytes:
+    return rec("turn_context", {"cwd": "/src/p", "model": model})
+
+
+def count(
+    total: dict[str, int] | None, last: dict[str, int] | None, ts: str = "2025-09-01T10:00:05.000Z"
+) -> bytes:
+    info: dict[str, Any] = {}
+    if total is not None:
+        info["total_token_usage"] = total
+    if last is not None:
+        info["last_token_usage"] = last
+    return rec("event_msg", {"type": "token_count", "info": info, "rate_limits": None}, ts)
+
+
+def rollout(folder: Path, sid: str, *lines: bytes, stamp: str = "2025-09-01T10-00-00") -> Path:
+    path = folder / "sessions" / "2025" / "09" / "01" / f"rollout-{stamp}-{sid}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def events(store: Store) -> list[dict[str, Any]]:
+    if not store.path.exists():
+        return []
+    return [orjson.loads(raw) for raw in store.path.read_bytes().splitlines()]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "ledger" / "events.jsonl")
+
+
+def test_last_token_usage_is_the_turn(store: Store, tmp_path: Path) -> None:
+    """last_token_usage maps straight to prompt/cached and completion/reasoning."""
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), turn("gpt-5-codex"), count(usage(900, 800, 50, 20), usage(500, 400, 30, 10)))
+    import_codex(store, [home])
+    [event] = events(store)
+    assert (event["prompt"], event["cached"], event["completion"], event["reasoning"]) == (500, 400, 30, 10)
+    assert (event["model"], event["session"], event["project"]) == ("gpt-5-codex", SID, "/src/p")
+    assert event["source"] == "codex" and Event.from_dict(event).total == 530
+
+
+def test_without_last_usage_the_cumulative_difference_is_the_turn(store: Store, tmp_path: Path) -> None:
+    """Older logs carry only total_token_usage: turns are its differences."""
+    home = tmp_path / "codex"
+    rollout(
+        home, SID, meta(), turn("gpt-5"), count(usage(100, 0, 10), None), count(usage(350, 200, 40), None)
+    )
+    import_codex(store, [home])
+    assert [(e["prompt"], e["cached"], e["completion"]) for e in events(store)] == [
+        (100, 0, 10),
+        (250, 200, 30),
+    ]
+
+
+def test_re_emitted_counters_are_ignored(store: Store, tmp_path: Path) -> None:
+    """A token_count whose cumulative total did not change is not a new turn."""
+    home = tmp_path / "codex"
+    same = count(usage(100, 0, 10), usage(100, 0, 10))
+    rollout(home, SID, meta(), turn("gpt-5"), same, same)
+    summary = import_codex(store, [home])
+    assert len(events(store)) == 1 and summary.duplicates == 1
+
+
+def test_heartbeats_without_info_are_ignored(store: Store, tmp_path: Path) -> None:
+    """info: null carries rate limits only."""
+    home = tmp_path / "codex"
+    heartbeat = rec("event_msg", {"type": "token_count", "info": None, "rate_limits": {}})
+    rollout(home, SID, meta(), heartbeat)
+    summary = import_codex(store, [home])
+    assert events(store) == [] and summary.entries == 0
+
+
+def test_the_model_is_the_latest_turn_context(store: Store, tmp_path: Path) -> None:
+    """Each turn is attributed to the model named by the turn_context before it."""
+    home = tmp_path / "codex"
+    rollout(
+        home,
+        SID,
+        meta(),
+        turn("gpt-5"),
+        count(usage(100, 0, 10), usage(100, 0, 10)),
+        turn("gpt-5-codex"),
+        count(usage(300, 0, 30), usage(200, 0, 20)),
+    )
+    import_codex(store, [home])
+    assert [e["model"] for e in events(store)] == ["gpt-5", "gpt-5-codex"]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [{"forked_from_id": SID}, {"source": {"subagent": {"thread_spawn": {"parent_thread_id": SID}}}}],
+    ids=["fork", "subagent"],
+)
+def test_a_session_replaying_its_parent_does_not_count_it_again(
+    store: Store, tmp_path: Path, link: dict[str, Any]
+) -> None:
+    """The replayed history (with rewritten timestamps) counts once; the child's own turns count."""
+    home = tmp_path / "codex"
+    history = [
+        turn("gpt-5"),
+        count(usage(100, 0, 10), usage(100, 0, 10)),
+        count(usage(300, 50, 30), usage(200, 50, 20)),
+    ]
+    rollout(home, SID, meta(), *history)
+    replay = [orjson.dumps({**orjson.loads(h), "timestamp": "2025-09-01T11:00:00.000Z"}) for h in history]
+    own = count(usage(700, 100, 70), usage(400, 50, 40), "2025-09-01T11:00:09.000Z")
+    rollout(home, CHILD, meta(CHILD, **link), *replay, own, stamp="2025-09-01T11-00-00")
+    summary = import_codex(store, [home])
+    assert [e["prompt"] for e in events(store)] == [100, 200, 400]
+    assert events(store)[-1]["session"] == CHILD and summary.duplicates == 2
+
+
+def test_appended_turns_are_read_incrementally_with_their_context(store: Store, tmp_path: Path) -> None:
+    """A second run reads only new lines and still knows the model and the last totals."""
+    home = tmp_path / "codex"
+    path = rollout(home, SID, meta(), turn("gpt-5"), count(usage(100, 0, 10), None))
+    import_codex(store, [home])
+    with path.open("ab") as fh:
+        fh.write(count(usage(250, 0, 30), None) + b"\n")
+    summary = import_codex(store, [home])
+    new = events(store)[-1]
+    assert (summary.entries, new["prompt"], new["completion"], new["model"]) == (1, 150, 20, "gpt-5")
+
+
+def test_a_second_run_adds_nothing(store: Store) -> None:
+    """Re-importing the fixture tree is a no-op."""
+    first = import_codex(store, [FIXTURES])
+    second = import_codex(store, [FIXTURES])
+    assert first.events_added == 120 and second.events_added == 0
+
+
+def test_malformed_lines_are_counted(store: Store, tmp_path: Path) -> None:
+    """Garbage in a rollout is skipped and counted."""
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), b"\xff\xfe{not json", count(usage(100, 0, 10), usage(100, 0, 10)))
+    summary = import_codex(store, [home])
+    assert summary.malformed == 1 and summary.events_added == 1
+
+
+def test_archived_sessions_are_imported(store: Store, tmp_path: Path) -> None:
+    """archived_sessions/ is searched as well as sessions/."""
+    home = tmp_path / "codex"
+    folder = home / "archived_sessions"
+    folder.mkdir(parents=True)
+    (folder / f"rollout-2025-09-01T10-00-00-{SID}.jsonl").write_bytes(
+        meta() + b"\n" + count(usage(1, 0, 1), usage(1, 0, 1)) + b"\n"
+    )
+    assert import_codex(store, [home]).events_added == 1
+
+
+def test_paths(tmp_path: Path, store: Store) -> None:
+    """CODEX_HOME names the folder; a missing --path is an error."""
+    (tmp_path / "ch").mkdir()
+    assert default_codex_paths({"CODEX_HOME": str(tmp_path / "ch")}) == [tmp_path / "ch"]
+    assert default_codex_paths({"HOME": str(tmp_path)}) == []
+    with pytest.raises(ImportPathError):
+        import_codex(store, [tmp_path / "missing"])
