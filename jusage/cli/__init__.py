@@ -18,6 +18,13 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("jusage.cli.record:record", "Append one event (or JSON lines from stdin) to the log."),
     "stats": ("jusage.cli.stats:stats", "Totals, streaks, cache hit rate, shares and the daily trend."),
+    "daily": ("jusage.cli.reports:daily", "Tokens and cost per day."),
+    "weekly": ("jusage.cli.reports:weekly", "Tokens and cost per week."),
+    "monthly": ("jusage.cli.reports:monthly", "Tokens and cost per calendar month."),
+    "session": ("jusage.cli.reports:session", "Tokens and cost per agent session."),
+    "blocks": ("jusage.cli.reports:blocks", "Five-hour usage blocks, as Anthropic meters them."),
+    "summary": ("jusage.cli.reports:summary", "Tokens, calls, turns, cost and share by any dimensions."),
+    "prices": ("jusage.cli.prices:prices", "Every model in the log, its price and where it came from."),
 }
 
 

@@ -1,0 +1,684 @@
+"""The reports: daily, weekly, monthly, session and summary, built from partial aggregations.
+
+Each builder is a pure function from a :class:`~jusage.aggregate.Partial` (and the
+:class:`~jusage.aggregate.Aggregator` that made it) to a :class:`Report`; the ``*_to_json``
+functions give ccusage's JSON shape and field names, and the ``render_*`` functions plain-text
+tables. Nothing here reads the clock; only :func:`read_log` reads a file.
+
+Token figures in ccusage's terms (Anthropic's convention) from jusage's inclusive counters:
+
+* ``inputTokens`` = non-cached input = ``prompt - cached - cache_write``;
+* ``outputTokens`` = ``completion`` (reasoning included);
+* ``cacheCreationTokens`` = ``cache_write``; ``cacheReadTokens`` = ``cached``;
+* ``totalTokens`` = the sum of those four = ``prompt + completion``.
+
+Money is integer pico-dollars inside; ``totalCost`` and ``cost`` are US dollars (floats) at
+the edge. Tokens of events no price was found for are reported as ``unpricedTokens``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, Literal
+
+from jusage.aggregate import (
+    FIRST,
+    LAST,
+    TOTAL,
+    UNPRICED,
+    Aggregator,
+    Partial,
+)
+from jusage.costing import unpriced_models
+from jusage.fmt import format_int, format_usd, render_table
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from jusage.aggregate import Coster
+    from jusage.costing import CostMode
+
+__all__ = [
+    "PERIODS",
+    "SUMMARY_DIMS",
+    "Period",
+    "Report",
+    "Row",
+    "Tally",
+    "parse_dims",
+    "period_report",
+    "read_log",
+    "render_report",
+    "render_summary",
+    "report_to_json",
+    "session_report",
+    "summary_dims",
+    "summary_report",
+    "summary_to_json",
+]
+
+Period = Literal["daily", "weekly", "monthly"]
+"""A calendar report: one row per day, week or month."""
+
+PERIODS: tuple[Period, ...] = ("daily", "weekly", "monthly")
+
+#: What ``summary --by`` accepts: event fields, and the calendar of the event's day.
+SUMMARY_DIMS: tuple[str, ...] = (
+    "model",
+    "project",
+    "session",
+    "provider",
+    "source",
+    "agent",
+    "team",
+    "role",
+    "task",
+    "route",
+    "date",
+    "week",
+    "month",
+)
+_TIME_DIMS = frozenset({"date", "week", "month"})
+_PERIOD_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
+_PICO_PER_USD = 10**12
+NO_MODEL = "(no model)"
+
+Order = Literal["asc", "desc"]
+
+
+# -- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Summed counters of some events (jusage's inclusive convention), cost in pico-dollars.
+
+    ``first`` and ``last`` are the earliest and latest ``ts`` (0 when empty).
+    """
+
+    total: int = 0
+    prompt: int = 0
+    completion: int = 0
+    cached: int = 0
+    reasoning: int = 0
+    cache_write: int = 0
+    calls: int = 0
+    turns: int = 0
+    cost_pico: int = 0
+    unpriced: int = 0
+    first: int = 0
+    last: int = 0
+
+    @property
+    def input_tokens(self) -> int:
+        """Non-cached input: ``prompt - cached - cache_write`` (ccusage's ``inputTokens``)."""
+        return self.prompt - self.cached - self.cache_write
+
+    @property
+    def total_tokens(self) -> int:
+        """Input, output, cache writes and cache reads: ``prompt + completion``."""
+        return self.prompt + self.completion
+
+    @property
+    def cost_micro(self) -> int:
+        """Cost in integer micro-dollars, rounded half up."""
+        return (self.cost_pico + 500_000) // 1_000_000
+
+    @property
+    def cost_usd(self) -> float:
+        """Cost in US dollars (for JSON)."""
+        return self.cost_pico / _PICO_PER_USD
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a report: its key (a date, week, month or session id) and its usage.
+
+    ``models`` is the per-model breakdown, most expensive first. ``project`` is set for
+    session rows (the project with most tokens in the session).
+    """
+
+    key: str
+    tally: Tally
+    models: tuple[tuple[str, Tally], ...] = ()
+    project: str = ""
+    first_day: str = ""
+    last_day: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A finished report: rows in the requested order, the totals, and what had no price.
+
+    ``kind`` is ``daily``, ``weekly``, ``monthly``, ``session`` or ``summary``; for a summary
+    ``by`` names the grouping dimensions and each row's ``key`` joins their values with tabs.
+    """
+
+    kind: str
+    rows: tuple[Row, ...]
+    totals: Tally
+    unpriced_models: dict[str, int]
+    skipped_lines: int = 0
+    by: tuple[str, ...] = ()
+
+
+class _Acc:
+    """A mutable :class:`Tally` under construction."""
+
+    __slots__ = ("c",)
+
+    def __init__(self) -> None:
+        self.c: list[int] = []
+
+    def add(self, counters: Sequence[int]) -> None:
+        c = self.c
+        if not c:
+            self.c = list(counters)
+            return
+        for i in range(UNPRICED + 1):
+            c[i] += counters[i]
+        if counters[FIRST] < c[FIRST]:
+            c[FIRST] = counters[FIRST]
+        if counters[LAST] > c[LAST]:
+            c[LAST] = counters[LAST]
+
+    def tally(self) -> Tally:
+        return Tally(*self.c) if self.c else Tally()
+
+
+# -- selecting groups -----------------------------------------------------------------------------
+
+
+def project_matches(project: str, wanted: str) -> bool:
+    """Whether ``project`` is the one ``--project`` names: the whole path or its last part."""
+    if project == wanted:
+        return True
+    trimmed = project.rstrip("/\\")
+    return bool(trimmed) and PurePath(trimmed).name == wanted
+
+
+def _select(
+    partial: Partial,
+    aggregator: Aggregator,
+    since: date | None,
+    until: date | None,
+    project: str | None,
+) -> Iterator[tuple[str, dict[str, Any], list[int]]]:
+    """``(day, {dim: value}, counters)`` of the day groups in ``[since, until]`` and project."""
+    if aggregator.bucket != "day":
+        raise ValueError("reports need an aggregator with day buckets")
+    dims = aggregator.dims
+    if project is not None and "project" not in dims:
+        raise ValueError("filtering by project needs the project dimension")
+    lo = since.isoformat() if since else ""
+    hi = until.isoformat() if until else "9999-99-99"
+    matches: dict[str, bool] = {}
+    for key, counters in partial.groups.items():
+        day = key[0]
+        if not lo <= day <= hi:
+            continue
+        values = dict(zip(dims, aggregator.dim_values(key), strict=True))
+        if project is not None:
+            name = values["project"]
+            ok = matches.get(name)
+            if ok is None:
+                ok = matches[name] = project_matches(name, project)
+            if not ok:
+                continue
+        yield day, values, counters
+
+
+@functools.lru_cache(maxsize=4096)
+def period_key(day: str, period: str, start_of_week: int = 0) -> str:
+    """The row key of ``day`` (``YYYY-MM-DD``) in a ``daily``, ``weekly`` or ``monthly`` report.
+
+    Weekly keys are the first day of the week (weeks starting on ``start_of_week``, Monday = 0);
+    monthly keys are ``YYYY-MM``. A day that is not a calendar date is its own key.
+    """
+    if period in ("daily", "date"):
+        return day
+    if period in ("monthly", "month"):
+        return day[:7]
+    from jusage.periods import week_start
+
+    try:
+        return week_start(date.fromisoformat(day), start_of_week).isoformat()
+    except ValueError:
+        return day
+
+
+def _breakdown(per_model: dict[str, _Acc]) -> tuple[tuple[str, Tally], ...]:
+    items = [(name or NO_MODEL, acc.tally()) for name, acc in per_model.items()]
+    items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total_tokens, item[0]))
+    return tuple(items)
+
+
+def _unpriced(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
+    return unpriced_models(rows)
+
+
+def _sorted_rows(rows: list[Row], order: Order) -> tuple[Row, ...]:
+    rows.sort(key=lambda r: r.key, reverse=order == "desc")
+    return tuple(rows)
+
+
+# -- builders -------------------------------------------------------------------------------------
+
+
+def period_report(
+    partial: Partial,
+    aggregator: Aggregator,
+    period: Period,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    project: str | None = None,
+    start_of_week: int = 0,
+    order: Order = "asc",
+) -> Report:
+    """The ``daily``, ``weekly`` or ``monthly`` report of a partial grouped by model (and project).
+
+    Days are the aggregator's calendar days (its time zone); ``[since, until]`` is inclusive;
+    ``project`` keeps only that project (full path or last path part). Rows are in key order,
+    ascending or descending.
+    """
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}")
+    if "model" not in aggregator.dims:
+        raise ValueError("period reports need the model dimension")
+    rows: dict[str, dict[str, _Acc]] = {}
+    unpriced: list[tuple[str, int]] = []
+    for day, values, counters in _select(partial, aggregator, since, until, project):
+        model = values["model"]
+        per_model = rows.setdefault(period_key(day, period, start_of_week), {})
+        acc = per_model.get(model)
+        if acc is None:
+            acc = per_model[model] = _Acc()
+        acc.add(counters)
+        unpriced.append((model, counters[UNPRICED]))
+    out: list[Row] = []
+    grand = _Acc()
+    for key, per_model in rows.items():
+        total = _Acc()
+        for acc in per_model.values():
+            total.add(acc.c)
+            grand.add(acc.c)
+        out.append(Row(key, total.tally(), _breakdown(per_model)))
+    return Report(period, _sorted_rows(out, order), grand.tally(), _unpriced(unpriced), partial.skipped)
+
+
+def session_report(
+    partial: Partial,
+    aggregator: Aggregator,
+    *,
+    tz: tzinfo | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    project: str | None = None,
+    order: Order = "asc",
+) -> Report:
+    """One row per session, from a partial grouped by ``("session", "project", "model")``.
+
+    A session's project is the one with most of its tokens. Its first and last activity are
+    the calendar days (in ``tz``; None = local) of its first and last event in the window.
+    Rows are ordered by last activity (then session id), ascending or descending.
+    """
+    if not {"session", "project", "model"} <= set(aggregator.dims):
+        raise ValueError("session reports need the session, project and model dimensions")
+    from jusage.days import day_fn
+
+    sessions: dict[str, dict[str, _Acc]] = {}
+    projects: dict[str, dict[str, int]] = {}
+    unpriced: list[tuple[str, int]] = []
+    for _day, values, counters in _select(partial, aggregator, since, until, project):
+        session, model = values["session"], values["model"]
+        per_model = sessions.setdefault(session, {})
+        acc = per_model.get(model)
+        if acc is None:
+            acc = per_model[model] = _Acc()
+        acc.add(counters)
+        tokens = projects.setdefault(session, {})
+        tokens[values["project"]] = tokens.get(values["project"], 0) + counters[TOTAL]
+        unpriced.append((model, counters[UNPRICED]))
+    day = day_fn(tz)
+    out: list[Row] = []
+    grand = _Acc()
+    for session, per_model in sessions.items():
+        total = _Acc()
+        for acc in per_model.values():
+            total.add(acc.c)
+            grand.add(acc.c)
+        tally = total.tally()
+        top = sorted(projects[session].items(), key=lambda item: (-item[1], item[0]))[0][0]
+        out.append(Row(session, tally, _breakdown(per_model), top, day(tally.first), day(tally.last)))
+    out.sort(key=lambda r: (r.tally.last, r.key), reverse=order == "desc")
+    return Report("session", tuple(out), grand.tally(), _unpriced(unpriced), partial.skipped)
+
+
+def parse_dims(text: str) -> tuple[str, ...]:
+    """The dimensions of ``summary --by`` (comma separated, e.g. ``model,project``).
+
+    Raises ValueError naming the first unknown or repeated dimension.
+    """
+    dims = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    if not dims:
+        raise ValueError(f"--by needs at least one of {', '.join(SUMMARY_DIMS)}")
+    for index, dim in enumerate(dims):
+        if dim not in SUMMARY_DIMS:
+            raise ValueError(f"unknown dimension {dim!r}: expected {', '.join(SUMMARY_DIMS)}")
+        if dim in dims[:index]:
+            raise ValueError(f"dimension {dim!r} given twice")
+    return dims
+
+
+def summary_dims(by: Sequence[str], *, project_filter: bool = False) -> tuple[str, ...]:
+    """The event fields a summary ``by`` these dimensions must aggregate by.
+
+    The calendar dimensions come from the day bucket; ``model`` is always kept (to name
+    unpriced models and to infer providers), ``project`` when filtering by project.
+    """
+    fields = [dim for dim in by if dim not in _TIME_DIMS]
+    extra = ["model"] + (["project"] if project_filter else [])
+    return tuple(fields + [dim for dim in extra if dim not in fields])
+
+
+def summary_report(
+    partial: Partial,
+    aggregator: Aggregator,
+    by: Sequence[str],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    project: str | None = None,
+    start_of_week: int = 0,
+) -> Report:
+    """Usage grouped by any dimensions: one row per distinct combination of their values.
+
+    ``provider`` is the event's own, else inferred from the model name. Rows come most tokens
+    first (ties by key); a summary by calendar dimensions only is in date order.
+    """
+    from jusage.pricing import infer_provider
+
+    by = tuple(by)
+    missing = [d for d in summary_dims(by) if d not in aggregator.dims]
+    if missing:
+        raise ValueError(f"the aggregation lacks the dimensions {missing}")
+    providers: dict[str, str] = {}
+    groups: dict[tuple[str, ...], _Acc] = {}
+    unpriced: list[tuple[str, int]] = []
+    for day, values, counters in _select(partial, aggregator, since, until, project):
+        label: list[str] = []
+        for dim in by:
+            if dim in _TIME_DIMS:
+                label.append(period_key(day, dim, start_of_week))
+            elif dim == "provider" and not values["provider"]:
+                model = values["model"]
+                found = providers.get(model)
+                if found is None:
+                    found = providers[model] = infer_provider(model)
+                label.append(found)
+            else:
+                label.append(values[dim])
+        key = tuple(label)
+        acc = groups.get(key)
+        if acc is None:
+            acc = groups[key] = _Acc()
+        acc.add(counters)
+        unpriced.append((values["model"], counters[UNPRICED]))
+    grand = _Acc()
+    out: list[Row] = []
+    for key, acc in groups.items():
+        grand.add(acc.c)
+        out.append(Row("\t".join(key), acc.tally()))
+    if set(by) <= _TIME_DIMS:
+        out.sort(key=lambda r: r.key)
+    else:
+        out.sort(key=lambda r: (-r.tally.total, r.key))
+    return Report("summary", tuple(out), grand.tally(), _unpriced(unpriced), partial.skipped, by)
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+
+def _tokens_json(t: Tally) -> dict[str, Any]:
+    return {
+        "inputTokens": t.input_tokens,
+        "outputTokens": t.completion,
+        "cacheCreationTokens": t.cache_write,
+        "cacheReadTokens": t.cached,
+        "totalTokens": t.total_tokens,
+    }
+
+
+def _totals_json(t: Tally) -> dict[str, Any]:
+    return {**_tokens_json(t), "totalCost": t.cost_usd, "unpricedTokens": t.unpriced}
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    return {
+        **_tokens_json(row.tally),
+        "totalCost": row.tally.cost_usd,
+        "unpricedTokens": row.tally.unpriced,
+        "modelsUsed": sorted(name for name, _ in row.models),
+        "modelBreakdowns": [
+            {
+                "modelName": name,
+                "inputTokens": t.input_tokens,
+                "outputTokens": t.completion,
+                "cacheCreationTokens": t.cache_write,
+                "cacheReadTokens": t.cached,
+                "cost": t.cost_usd,
+            }
+            for name, t in row.models
+        ],
+    }
+
+
+def report_to_json(report: Report) -> dict[str, Any]:
+    """The report in ccusage's JSON shape: ``{"daily": [...], "totals": {...}}``.
+
+    The list is named ``daily``, ``weekly``, ``monthly`` or ``sessions`` and its rows carry
+    ``date``, ``week`` (first day of the week), ``month`` (``YYYY-MM``) or ``sessionId``
+    with ``projectPath``, ``firstActivity`` and ``lastActivity`` (days, in the report's zone).
+    """
+    if report.kind == "summary":
+        return summary_to_json(report)
+    if report.kind == "session":
+        sessions = [
+            {
+                "sessionId": row.key,
+                **_row_json(row),
+                "firstActivity": row.first_day,
+                "lastActivity": row.last_day,
+                "projectPath": row.project,
+            }
+            for row in report.rows
+        ]
+        return {"sessions": sessions, "totals": _totals_json(report.totals)}
+    key = _PERIOD_KEY[report.kind]
+    rows = [{key: row.key, **_row_json(row)} for row in report.rows]
+    return {report.kind: rows, "totals": _totals_json(report.totals)}
+
+
+def summary_to_json(report: Report) -> dict[str, Any]:
+    """A summary as ``{"by": [...], "summary": [...], "totals": {...}}``.
+
+    Each row has one key per dimension, the ccusage token figures, ``calls``, ``turns``,
+    ``totalCost``, ``unpricedTokens`` and ``share`` (of all tokens, 0 to 1).
+    """
+    grand = report.totals.total
+    rows = []
+    for row in report.rows:
+        t = row.tally
+        rows.append(
+            {
+                **dict(zip(report.by, row.key.split("\t"), strict=True)),
+                **_tokens_json(t),
+                "reasoningTokens": t.reasoning,
+                "calls": t.calls,
+                "turns": t.turns,
+                "totalCost": t.cost_usd,
+                "unpricedTokens": t.unpriced,
+                "share": t.total / grand if grand else 0.0,
+            }
+        )
+    totals = {**_totals_json(report.totals), "calls": report.totals.calls, "turns": report.totals.turns}
+    return {"by": list(report.by), "summary": rows, "totals": totals}
+
+
+# -- tables ---------------------------------------------------------------------------------------
+
+_HEADING = {"daily": "Date", "weekly": "Week", "monthly": "Month", "session": "Session"}
+
+
+def _cost_cell(t: Tally) -> str:
+    """The cost, marked ``*`` when some of the tokens had no price."""
+    return format_usd(t.cost_micro) + ("*" if t.unpriced else "")
+
+
+def _number_cells(t: Tally, wide: bool) -> list[str]:
+    cells = [format_int(t.input_tokens), format_int(t.completion)]
+    if wide:
+        cells += [format_int(t.cache_write), format_int(t.cached)]
+    return [*cells, format_int(t.total_tokens), _cost_cell(t)]
+
+
+def render_report(report: Report, *, breakdown: bool = False, width: int = 80, color: bool = False) -> str:
+    """A report as a plain-text table that fits ``width`` columns where it can.
+
+    Below 120 columns the cache columns are left out (they stay in ``--json``). With
+    ``breakdown`` each row is followed by one indented row per model. A cost marked ``*``
+    includes tokens no price was found for; a note under the table names those models.
+    """
+    if report.kind == "summary":
+        return render_summary(report, width=width, color=color)
+    wide = width >= 120
+    session = report.kind == "session"
+    show_models = wide or not session  # a narrow session table has no room for models
+    numbers = ["Input", "Output", *(["Cache Create", "Cache Read"] if wide else []), "Total", "Cost"]
+    headers = [
+        _HEADING[report.kind],
+        *(["Project"] if session else []),
+        *(["Models"] if show_models else []),
+        *numbers,
+        *(["Last Active"] if session else []),
+    ]
+    lead_count = 1 + session + show_models
+    align = "l" * lead_count + "r" * len(numbers) + ("l" if session else "")
+    rows: list[list[str]] = []
+    for row in report.rows:
+        lead = [row.key, *([_short_project(row.project)] if session else [])]
+        if show_models:
+            lead.append(", ".join(short_model(name) for name, _ in row.models))
+        rows.append([*lead, *_number_cells(row.tally, wide), *([row.last_day] if session else [])])
+        if breakdown:
+            for name, t in row.models:
+                label = [""] * (lead_count - 1) + [f"- {short_model(name)}"]
+                rows.append([*label, *_number_cells(t, wide), *([""] if session else [])])
+    footer = [
+        "Total",
+        *[""] * (lead_count - 1),
+        *_number_cells(report.totals, wide),
+        *([""] if session else []),
+    ]
+    text = render_table(headers, rows, align, footer=footer, max_width=width, color=color)
+    return text + _notes(report)
+
+
+def short_model(name: str) -> str:
+    """A model name for a narrow table: no ``provider/`` prefix, no ``claude-``, no date suffix.
+
+    ``anthropic/claude-sonnet-4-5-20250929`` -> ``sonnet-4-5``; other names keep their form.
+    """
+    short = name.rsplit("/", 1)[-1]
+    if short.startswith("claude-"):
+        short = short[len("claude-") :]
+    head, sep, tail = short.rpartition("-")
+    if sep and head and len(tail) == 8 and tail.isdigit():
+        short = head
+    return short
+
+
+def _short_project(project: str) -> str:
+    trimmed = project.rstrip("/\\")
+    return PurePath(trimmed).name if trimmed else ""
+
+
+def render_summary(report: Report, *, width: int = 80, color: bool = False) -> str:
+    """A summary as a table: the dimension values, tokens, calls, turns, cost and share."""
+    by = [dim.capitalize() for dim in report.by]
+    headers = [*by, "Tokens", "Calls", "Turns", "Cost", "Share"]
+    align = "l" * len(by) + "rrrrr"
+    grand = report.totals.total
+    rows = []
+    for row in report.rows:
+        t = row.tally
+        share = t.total / grand if grand else 0.0
+        values = [v or "-" for v in row.key.split("\t")]
+        rows.append(
+            [
+                *values,
+                format_int(t.total),
+                format_int(t.calls),
+                format_int(t.turns),
+                _cost_cell(t),
+                f"{share * 100:.1f}%",
+            ]
+        )
+    t = report.totals
+    footer = [
+        "Total",
+        *[""] * (len(by) - 1),
+        format_int(t.total),
+        format_int(t.calls),
+        format_int(t.turns),
+        _cost_cell(t),
+        "100.0%" if grand else "0.0%",
+    ]
+    text = render_table(headers, rows, align, footer=footer, max_width=width, color=color)
+    return text + _notes(report)
+
+
+def _notes(report: Report) -> str:
+    notes = []
+    if report.totals.unpriced:
+        names = ", ".join(report.unpriced_models)
+        notes.append(
+            f"* {format_int(report.totals.unpriced)} tokens have no price and are not in the cost ({names})."
+        )
+    if report.skipped_lines:
+        s = "s" if report.skipped_lines != 1 else ""
+        notes.append(f"Skipped {report.skipped_lines:,} malformed line{s} in the log.")
+    return "".join("\n" + note for note in notes)
+
+
+def unpriced_warning(report_unpriced: dict[str, int], mode: CostMode = "auto") -> str | None:
+    """The one-line stderr warning naming the models whose tokens had no price, or None."""
+    if not report_unpriced:
+        return None
+    listed = ", ".join(f"{name} ({format_int(tokens)} tokens)" for name, tokens in report_unpriced.items())
+    if mode == "display":
+        return f"warning: no reported cost (--mode display) for: {listed}"
+    return f"warning: no price known for: {listed}; their tokens are shown as unpriced, not free"
+
+
+# -- reading a log --------------------------------------------------------------------------------
+
+
+def read_log(
+    path: Path,
+    dims: tuple[str, ...],
+    *,
+    tz: tzinfo | None = None,
+    bucket: str = "day",
+    coster: Coster | None = None,
+) -> tuple[Partial, Aggregator]:
+    """Aggregate the log at ``path`` by ``dims`` (a missing file is an empty log)."""
+    from jusage.scan import aggregate_file
+
+    aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
+    return aggregate_file(path, aggregator), aggregator
