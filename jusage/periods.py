@@ -108,10 +108,7 @@ def parse_day(text: str, today: date, *, start_of_week: int = 0) -> date:
         if key[:-1].isdigit() and key[-1:] in ("d", "w") and key[:-1].isascii():
             days = int(key[:-1]) * (7 if key.endswith("w") else 1)
             return today - timedelta(days=days)
-        if len(key) == 10 and key[4] == "-" and key[7] == "-":
-            digits = key[:4] + key[5:7] + key[8:]
-        else:
-            digits = key
+        digits = key[:4] + key[5:7] + key[8:] if len(key) == 10 and key[4] == "-" and key[7] == "-" else key
         if len(digits) == 8 and digits.isdigit() and digits.isascii():
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except (ValueError, OverflowError) as exc:
