@@ -21,16 +21,26 @@ look-up and a little integer arithmetic per event.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from jusage.aggregate import Coster
-    from jusage.pricing import Pricer, Rates
+    from jusage.pricing import Pricer, PriceSource, Rates
 
-__all__ = ["COST_MODES", "CostMode", "make_coster", "pico_from_usd", "unpriced_models"]
+__all__ = [
+    "COST_MODES",
+    "CostMode",
+    "ModelPrice",
+    "make_coster",
+    "model_prices",
+    "pico_from_usd",
+    "unpriced_models",
+]
 
 CostMode = Literal["auto", "calculate", "display"]
 """How an event's cost is found: see the module docstring."""
@@ -141,3 +151,56 @@ def unpriced_models(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
             name = model or "(no model)"
             out[name] = out.get(name, 0) + tokens
     return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """A model seen in a log and the price it gets: its rates on ``last_day`` and their source.
+
+    ``rates`` is None (and ``source`` ``"unknown"``) when no price is known. Days are UTC.
+    """
+
+    model: str
+    provider: str
+    first_day: str
+    last_day: str
+    tokens: int
+    rates: Rates | None
+    source: PriceSource
+
+
+def model_prices(path: Path, pricer: Pricer) -> list[ModelPrice]:
+    """Every model in the log at ``path`` (most tokens first) with its price and source.
+
+    The price shown is the one on the last (UTC) day the model appears; each event is still
+    priced at its own date in the reports. A missing log has no models.
+    """
+    from datetime import UTC
+
+    from jusage.aggregate import Aggregator, Partial
+    from jusage.pricing import infer_provider
+    from jusage.scan import aggregate_file
+
+    aggregator = Aggregator(("model",), tz=UTC)
+    partial: Partial = aggregate_file(path, aggregator)
+    seen: dict[str, list[Any]] = {}
+    for (day, model), counters in partial.groups.items():
+        entry = seen.get(model)
+        if entry is None:
+            seen[model] = [day, day, counters[0]]
+        else:
+            entry[0] = min(entry[0], day)
+            entry[1] = max(entry[1], day)
+            entry[2] += counters[0]
+    out = []
+    for model, (first, last, tokens) in seen.items():
+        try:
+            rates = pricer.rates(model, date.fromisoformat(last)) if model else None
+        except ValueError:
+            rates = None
+        source: PriceSource = (
+            "unknown" if rates is None else "override" if rates.source == "override" else "package"
+        )
+        out.append(ModelPrice(model, infer_provider(model), first, last, tokens, rates, source))
+    out.sort(key=lambda m: (-m.tokens, m.model))
+    return out
