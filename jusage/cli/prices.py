@@ -106,11 +106,9 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
             cells = ["-"] * 4
         else:
             r = m.rates
-            cells = [f"{_usd(v):,.4g}" for v in (r.input, r.output, r.cache_read, r.cache_write)]
-        tier = "+tiers" if m.rates is not None and m.rates.tiers else ""
-        rows.append(
-            [m.model or "(no model)", *cells, m.source + (f" {tier}" if tier else ""), format_int(m.tokens)]
-        )
+            cells = [_price(v) for v in (r.input, r.output, r.cache_read, r.cache_write)]
+        tier = "*" if m.rates is not None and m.rates.tiers else ""
+        rows.append([m.model or "(no model)", *cells, m.source + tier, format_int(m.tokens)])
     import shutil
 
     width = shutil.get_terminal_size((80, 24)).columns
