@@ -26,7 +26,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
     from jusage.aggregate import Coster
@@ -36,9 +36,11 @@ __all__ = [
     "COST_MODES",
     "CostMode",
     "ModelPrice",
+    "Spend",
     "make_coster",
     "model_prices",
     "pico_from_usd",
+    "spend_view",
     "unpriced_models",
 ]
 
@@ -204,3 +206,34 @@ def model_prices(path: Path, pricer: Pricer) -> list[ModelPrice]:
         out.append(ModelPrice(model, infer_provider(model), first, last, tokens, rates, source))
     out.sort(key=lambda m: (-m.tokens, m.model))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """Money over time, in integer micro-dollars: today, this month so far, and the month's
+    projection from the trailing 7-day daily average (see :func:`jusage.periods.project`)."""
+
+    today: int
+    this_month: int
+    projected_month: int
+
+
+def spend_view(daily_pico: Mapping[str, int], today: date, lookback_days: int = 7) -> Spend:
+    """The :class:`Spend` from each day's cost (``{"YYYY-MM-DD": pico-dollars}``) as of ``today``.
+
+    Days that are not calendar dates are ignored; days after ``today`` are ignored.
+    """
+    from jusage.periods import month_start, project
+
+    micro: dict[date, int] = {}
+    for day, pico in daily_pico.items():
+        try:
+            d = date.fromisoformat(day)
+        except ValueError:
+            continue
+        micro[d] = micro.get(d, 0) + pico
+    first = month_start(today)
+    # Round once per day, half up, so the figures add up to what the day rows show.
+    micro = {d: (pico + 500_000) // 1_000_000 for d, pico in micro.items()}
+    month = sum(v for d, v in micro.items() if first <= d <= today)
+    return Spend(micro.get(today, 0), month, project(micro, today, lookback_days))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jusage.aggregate import DayBucket, Share, Stats
-from jusage.fmt import format_int, format_tokens, render_table
+from jusage.fmt import format_int, format_tokens, format_usd, render_table
+
+if TYPE_CHECKING:
+    from jusage.costing import Spend
 
 __all__ = ["render_stats", "sparkline", "stats_to_json"]
 
@@ -15,10 +18,26 @@ _BARS = "▁▂▃▄▅▆▇█"
 _ASCII_BARS = ".:-=+*#@"
 
 
-def stats_to_json(stats: Stats) -> dict[str, Any]:
-    """The whole stats view as plain JSON types (the ``jusage stats --json`` shape)."""
+_PICO_PER_USD = 10**12
+
+
+def _usd(pico: int) -> float:
+    return pico / _PICO_PER_USD
+
+
+def _micro(pico: int) -> int:
+    return (pico + 500_000) // 1_000_000
+
+
+def stats_to_json(stats: Stats, spend: Spend | None = None) -> dict[str, Any]:
+    """The whole stats view as plain JSON types (the ``jusage stats --json`` shape).
+
+    Money is US dollars: ``cost_usd`` beside each token figure (totals, days, models,
+    projects), ``unpriced_tokens`` for the tokens no price was found for, and with ``spend``
+    a ``spend`` object (``today_usd``, ``this_month_usd``, ``projected_month_usd``).
+    """
     t = stats.totals
-    return {
+    out = {
         "totals": {
             "total": t.total,
             "prompt": t.prompt,
@@ -28,6 +47,8 @@ def stats_to_json(stats: Stats) -> dict[str, Any]:
             "cache_write": t.cache_write,
             "calls": t.calls,
             "turns": t.turns,
+            "cost_usd": _usd(t.cost_pico),
+            "unpriced_tokens": t.unpriced_tokens,
         },
         "active_days": stats.active_days,
         "current_streak": stats.current_streak,
@@ -41,14 +62,27 @@ def stats_to_json(stats: Stats) -> dict[str, Any]:
         "trend": [_day_json(b) for b in stats.trend],
         "skipped_lines": stats.skipped_lines,
     }
+    if spend is not None:
+        out["spend"] = {
+            "today_usd": spend.today / 1_000_000,
+            "this_month_usd": spend.this_month / 1_000_000,
+            "projected_month_usd": spend.projected_month / 1_000_000,
+        }
+    return out
 
 
 def _day_json(b: DayBucket) -> dict[str, Any]:
-    return {"date": b.date, "tokens": b.tokens, "turns": b.turns, "calls": b.calls}
+    return {
+        "date": b.date,
+        "tokens": b.tokens,
+        "turns": b.turns,
+        "calls": b.calls,
+        "cost_usd": _usd(b.cost_pico),
+    }
 
 
 def _share_json(s: Share) -> dict[str, Any]:
-    return {"name": s.name, "tokens": s.tokens, "share": s.share}
+    return {"name": s.name, "tokens": s.tokens, "share": s.share, "cost_usd": _usd(s.cost_pico)}
 
 
 def _can_encode(text: str) -> bool:
@@ -72,7 +106,10 @@ def sparkline(values: list[int], *, unicode: bool = True) -> str:
 
 
 def _share_rows(shares: list[Share], limit: int) -> list[list[str]]:
-    rows = [[s.name, format_int(s.tokens), f"{s.share * 100:5.1f}%"] for s in shares[:limit]]
+    rows = [
+        [s.name, format_int(s.tokens), f"{s.share * 100:5.1f}%", format_usd(_micro(s.cost_pico))]
+        for s in shares[:limit]
+    ]
     if len(shares) > limit:
         rest = shares[limit:]
         rows.append(
@@ -80,13 +117,19 @@ def _share_rows(shares: list[Share], limit: int) -> list[list[str]]:
                 f"({len(rest)} more)",
                 format_int(sum(s.tokens for s in rest)),
                 f"{sum(s.share for s in rest) * 100:5.1f}%",
+                format_usd(_micro(sum(s.cost_pico for s in rest))),
             ]
         )
     return rows
 
 
-def render_stats(stats: Stats, today: date, *, width: int = 80, limit: int = 8) -> str:
-    """The human view of ``jusage stats``: totals, streaks, shares and a day-by-day trend."""
+def render_stats(
+    stats: Stats, today: date, *, width: int = 80, limit: int = 8, spend: Spend | None = None
+) -> str:
+    """The human view of ``jusage stats``: totals, cost, streaks, shares and a day-by-day trend.
+
+    With ``spend``, a line with today's and this month's spend and the month's projection.
+    """
     t = stats.totals
     unicode = _can_encode(_BARS)
     lines = [
@@ -100,19 +143,32 @@ def render_stats(stats: Stats, today: date, *, width: int = 80, limit: int = 8) 
         "Cache hit rate "
         + (f"{stats.cache_hit_rate * 100:10.1f}%" if stats.cache_supported else "  (no cache use seen)"),
         f"Most used model  {stats.most_used_model or '-'}",
+        f"Cost       {format_usd(t.cost_micro):>15}"
+        + (f"   + {format_int(t.unpriced_tokens)} tokens with no price" if t.unpriced_tokens else ""),
     ]
+    if spend is not None:
+        lines.append(
+            f"Spend      today {format_usd(spend.today)}, this month {format_usd(spend.this_month)},"
+            f" projected {format_usd(spend.projected_month)}"
+        )
     if stats.by_model:
         lines += [
             "",
             render_table(
-                ["Model", "Tokens", "Share"], _share_rows(stats.by_model, limit), "lrr", max_width=width
+                ["Model", "Tokens", "Share", "Cost"],
+                _share_rows(stats.by_model, limit),
+                "lrrr",
+                max_width=width,
             ),
         ]
     if stats.by_project:
         lines += [
             "",
             render_table(
-                ["Project", "Tokens", "Share"], _share_rows(stats.by_project, limit), "lrr", max_width=width
+                ["Project", "Tokens", "Share", "Cost"],
+                _share_rows(stats.by_project, limit),
+                "lrrr",
+                max_width=width,
             ),
         ]
     if stats.days:

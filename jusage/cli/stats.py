@@ -7,25 +7,13 @@ from pathlib import Path
 
 import click
 
-from jusage.cli.options import (
-    CliError,
-    json_option,
-    log_option,
-    parse_today,
-    readable_log,
-    resolve_tz,
-    timezone_option,
-)
+from jusage.cli.options import CliError, json_option, log_option, readable_log
+from jusage.cli.reports import cost_options, make_cost, period_options, resolve_window
 
 
 @click.command()
 @log_option
-@click.option(
-    "--since",
-    default=None,
-    metavar="DATE",
-    help="Only days on or after DATE (YYYY-MM-DD, YYYYMMDD, today, yesterday, 7d, 2w).",
-)
+@period_options
 @click.option(
     "--days",
     "last_days",
@@ -34,60 +22,66 @@ from jusage.cli.options import (
     metavar="N",
     help="Only the last N days, today included.",
 )
-@click.option(
-    "--today", default=None, metavar="YYYY-MM-DD", help="Treat this date as today (for reproducible output)."
-)
-@timezone_option
+@cost_options
 @json_option
 def stats(
     log_path: Path | None,
     since: str | None,
-    last_days: int | None,
-    today: str | None,
+    until: str | None,
     timezone: str | None,
+    start_of_week: str,
+    today: str | None,
+    last_days: int | None,
+    mode: str,
+    prices_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Totals, streaks, cache hit rate, shares and the daily trend.
+    """Totals, cost, streaks, cache hit rate, shares and the daily trend.
 
     Days are calendar days of each event's timestamp in --timezone (default: local).
     The current streak counts back from today, or from yesterday when today has no
-    activity yet.
+    activity yet. Each event is priced at its own date; the spend line (today, this month,
+    and this month projected from the last 7 days' average) ignores --since/--until.
 
     \b
     Examples:
       jusage stats
       jusage stats --days 30 --json
+      jusage stats --since this-month --mode calculate
       jusage stats --log fixtures/sample.jsonl --today 2026-11-20 --timezone UTC
     """
-    from jusage.ledger import log_stats
+    from jusage.ledger import log_stats_and_spend
 
-    tz = resolve_tz(timezone)
-    day = parse_today(today, tz)
-    start = None
-    if since is not None:
-        from jusage.periods import PeriodError, parse_day
-
-        try:
-            start = parse_day(since, day)
-        except PeriodError as exc:
-            raise CliError(f"--since: {exc}") from None
+    w = resolve_window(timezone, since, until, today, start_of_week)
+    start = w.since
     if last_days is not None:
-        window_start = day - timedelta(days=last_days - 1)
+        window_start = w.today - timedelta(days=last_days - 1)
         start = max(start, window_start) if start else window_start
+    coster = make_cost(mode, prices_path)
     path = readable_log(log_path)
     try:
-        result = log_stats(path, today=day, tz=tz, since=start)
+        result, spend = log_stats_and_spend(
+            path, today=w.today, tz=w.tz, since=start, until=w.until, coster=coster
+        )
     except OSError as exc:
         raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
+    if result.totals.unpriced_tokens:
+        # The stats view keeps no per-model split of unpriced tokens; `jusage prices` names them.
+        click.echo(
+            f"warning: {result.totals.unpriced_tokens:,} tokens have no price and are not in the "
+            "cost (`jusage prices` lists the models without one)",
+            err=True,
+        )
     if as_json:
         import orjson
 
         from jusage.render import stats_to_json
 
-        click.echo(orjson.dumps(stats_to_json(result), option=orjson.OPT_INDENT_2).decode())
+        click.echo(orjson.dumps(stats_to_json(result, spend), option=orjson.OPT_INDENT_2).decode())
     else:
         import shutil
 
         from jusage.render import render_stats
 
-        click.echo(render_stats(result, day, width=shutil.get_terminal_size((80, 24)).columns))
+        width = shutil.get_terminal_size((80, 24)).columns
+        click.echo(render_stats(result, w.today, width=width, spend=spend))
