@@ -25,6 +25,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "blocks": ("jusage.cli.reports:blocks", "Five-hour usage blocks, as Anthropic meters them."),
     "summary": ("jusage.cli.reports:summary", "Tokens, calls, turns, cost and share by any dimensions."),
     "prices": ("jusage.cli.prices:prices", "Every model in the log, its price and where it came from."),
+    "import": (
+        "jusage.cli.importing:import_group",
+        "Import Claude Code, Codex and jcode histories, exactly once.",
+    ),
+    "hook": ("jusage.cli.importing:hook_group", "Agent hook handlers (Claude Code Stop/SubagentStop)."),
 }
 
 

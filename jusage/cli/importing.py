@@ -1,0 +1,193 @@
+"""``jusage import ...`` and ``jusage hook ...``: bring agent histories into the ledger."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from jusage.cli.options import CliError, json_option, log_option
+
+if TYPE_CHECKING:
+    from jusage.importers import ImportSummary
+    from jusage.store import Store
+
+
+def _store(log_path: Path | None) -> Store:
+    from jusage.store import Store
+
+    return Store(log_path) if log_path is not None else Store.default()
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar over bytes read, shown only on a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    bar_holder: list[Any] = []  # click's ProgressBar class is not public
+
+    def update(done: int, total: int) -> None:
+        if not bar_holder:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=False)
+            bar.__enter__()
+            bar_holder.append(bar)
+        bar = bar_holder[0]
+        bar.update(max(0, done - bar.pos))
+
+    try:
+        yield update
+    finally:
+        if bar_holder:
+            bar_holder[0].__exit__(None, None, None)
+
+
+def _run(
+    importer: Callable[..., ImportSummary],
+    log_path: Path | None,
+    paths: Sequence[Path],
+    as_json: bool,
+    label: str,
+) -> None:
+    from jusage.importers import ImportBusyError, ImportPathError
+
+    store = _store(log_path)
+    try:
+        with _progress(not as_json, label) as progress:
+            summary = importer(store, list(paths), progress=progress)
+    except ImportPathError as exc:
+        raise CliError(str(exc)) from None
+    except ImportBusyError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{getattr(exc, 'filename', None) or store.path}: {exc.strerror or exc}") from None
+    if as_json:
+        import dataclasses
+
+        import orjson
+
+        click.echo(orjson.dumps(dataclasses.asdict(summary), option=orjson.OPT_INDENT_2).decode())
+    else:
+        click.echo(summary.describe())
+
+
+_path_option = click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Where to look (repeatable). Default: the agent's usual folders.",
+)
+
+
+@click.group(name="import")
+def import_group() -> None:
+    """Import agent histories (Claude Code, Codex, jcode) into the ledger, exactly once.
+
+    Each import reads only what was appended since its last run, never counts a message
+    twice (resumed sessions, sidechains, re-runs, concurrent runs), and keeps the largest
+    usage of a streamed message.
+
+    \b
+    Examples:
+      jusage import claude-code
+      jusage import codex --path ~/.codex
+      jusage import jcode --json
+    """
+
+
+@import_group.command("claude-code")
+@_path_option
+@log_option
+@json_option
+def import_claude(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import Claude Code transcripts (projects/**/*.jsonl).
+
+    Default folders: every entry of CLAUDE_CONFIG_DIR (comma-separated), else
+    $XDG_CONFIG_HOME/claude (or ~/.config/claude) and ~/.claude.
+
+    \b
+    Examples:
+      jusage import claude-code
+      jusage import claude-code --path ~/backup/claude --json
+    """
+    from jusage.importers import default_claude_paths, import_claude_code
+
+    chosen = list(paths) or default_claude_paths()
+    _run(import_claude_code, log_path, chosen, as_json, "claude-code")
+
+
+@import_group.command("codex")
+@_path_option
+@log_option
+@json_option
+def import_codex_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import Codex CLI sessions (sessions/**/rollout-*.jsonl, archived_sessions/).
+
+    Default folder: $CODEX_HOME, else ~/.codex.
+
+    \b
+    Examples:
+      jusage import codex
+      jusage import codex --path /mnt/old-laptop/.codex
+    """
+    from jusage.importers import default_codex_paths, import_codex
+
+    chosen = list(paths) or default_codex_paths()
+    _run(import_codex, log_path, chosen, as_json, "codex")
+
+
+@import_group.command("jcode")
+@_path_option
+@log_option
+@json_option
+def import_jcode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import jcode's usage log (~/.jcode/usage/events.jsonl), already in our format.
+
+    \b
+    Examples:
+      jusage import jcode
+      jusage import jcode --path ~/.jcode/usage/events.jsonl
+    """
+    from jusage.importers import default_jcode_paths, import_jcode
+
+    chosen = list(paths) or default_jcode_paths()
+    _run(import_jcode, log_path, chosen, as_json, "jcode")
+
+
+@click.group(name="hook")
+def hook_group() -> None:
+    """Handlers for agents' hooks, so usage flows into the ledger as you work.
+
+    \b
+    Example (~/.claude/settings.json):
+      {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}],
+                 "SubagentStop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}]}}
+    """
+
+
+@hook_group.command("claude-code")
+@log_option
+def hook_claude(log_path: Path | None) -> None:
+    """Claude Code Stop/SubagentStop hook: import what is new in the session's transcript.
+
+    Reads the hook's JSON on stdin. Never disturbs the agent: always exits 0, and on an
+    error writes one line to stderr.
+
+    \b
+    Example:
+      echo '{"transcript_path": "~/.claude/projects/p/s.jsonl"}' | jusage hook claude-code
+    """
+    try:
+        from jusage.hook import run_claude_hook
+
+        message = run_claude_hook(sys.stdin.buffer.read(), _store(log_path))
+    except BaseException as exc:  # the agent must never see a failure
+        message = f"jusage hook: {type(exc).__name__}: {exc}"
+    if message.startswith("jusage hook:"):
+        print(message.replace("\n", " "), file=sys.stderr)
+    sys.exit(0)
