@@ -147,25 +147,34 @@ def local_day(ts: int) -> str:
     return day
 
 
-_minutes: dict[str, int] = {}
+_days: dict[str, int] = {}
 
 
 def iso_to_unix(stamp: Any) -> int | None:
     """Unix seconds (floored) of an ISO 8601 timestamp, or ``None`` when it is not one."""
     if not isinstance(stamp, str):
         return None
-    # Fast path for the usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z``: one parse per minute.
-    if stamp[-1:] == "Z" and len(stamp) >= 20 and stamp[16] == ":" and stamp[13] == ":":
-        base = _minutes.get(stamp[:16])
+    # Fast path for the usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z``: one date parse per day.
+    if (
+        stamp[-1:] == "Z"
+        and len(stamp) >= 20
+        and stamp[13] == ":"
+        and stamp[16] == ":"
+        and stamp[10] == "T"
+        and (len(stamp) == 20 or stamp[19] in ".,")
+    ):
+        base = _days.get(stamp[:10])
         if base is None:
             try:
-                base = int(datetime.fromisoformat(stamp[:16] + ":00+00:00").timestamp())
+                base = int(datetime.fromisoformat(stamp[:10] + "T00:00:00+00:00").timestamp())
             except ValueError:
                 return None
-            _minutes[stamp[:16]] = base
-        seconds = stamp[17:19]
-        if seconds.isdigit() and (len(stamp) == 20 or stamp[19] in ".,"):
-            return base + int(seconds)
+            _days[stamp[:10]] = base
+        hh, mm, ss = stamp[11:13], stamp[14:16], stamp[17:19]
+        if hh.isdigit() and mm.isdigit() and ss.isdigit():
+            h, m, sec = int(hh), int(mm), int(ss)
+            if h < 24 and m < 60 and sec < 61:
+                return base + h * 3600 + m * 60 + sec
     try:
         return int(datetime.fromisoformat(stamp).timestamp() // 1)
     except ValueError:
