@@ -10,8 +10,8 @@ exactly which block every event belongs to. ccusage counts an event at exactly
 Between two blocks separated by more than five hours of silence a *gap* block is listed
 (as ccusage does), from five hours after the last event to the next block's start.
 
-A block is *active* when ``now`` is before its end and less than five hours after its last
-event. Its burn rate is its tokens (and cost) over the time from its first to its last event,
+A block is *active* when ``now`` falls inside it (which puts ``now`` less than five hours
+after its last event). Its burn rate is its tokens (and cost) over the time from its first to its last event,
 and the projection extends that rate to the block's end. ``now`` is always a parameter.
 """
 
@@ -131,7 +131,8 @@ def build_blocks(
         tally = acc.tally()
         names = tuple(m for m, _ in sorted(models.items(), key=lambda i: (-i[1], i[0])) if m)
         end = start + BLOCK_SECONDS
-        active = now < end and now - tally.last < BLOCK_SECONDS
+        # ccusage also asks for the last event within 5 h of now, which start <= now < end implies
+        active = start <= now < end
         blocks.append(Block(start, end, tally, names, active))
 
     for hour in sorted(hours):
