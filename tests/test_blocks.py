@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -131,7 +132,7 @@ def test_every_event_lands_in_exactly_one_block_and_blocks_never_overlap(stamps:
     for b in real:
         assert b.start <= b.tally.first <= b.tally.last < b.end
         assert b.start % H == 0 and b.end - b.start == BLOCK_SECONDS
-    for a, b in zip(blocks, blocks[1:], strict=False):
+    for a, b in itertools.pairwise(blocks):
         assert a.end <= b.start
     for ts in stamps:
         assert sum(1 for b in real if b.start <= ts < b.end) == 1
