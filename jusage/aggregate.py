@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
@@ -160,6 +161,21 @@ class Aggregator:
         self._day = day_fn(tz)
         self._days: dict[int, Any] = {}
         self._utc_day = day_fn(_utc())
+
+    @property
+    def signature(self) -> str:
+        """What this aggregator's result depends on besides the events and the coster.
+
+        Used to key checkpoints: the dimensions, the bucket and the time zone's rules (for
+        the local zone, its name and offsets, so a changed ``TZ`` is a different signature).
+        """
+        if self.tz is None:
+            import time
+
+            zone = f"local:{os.environ.get('TZ', '')}:{time.tzname}:{time.timezone}:{time.altzone}"
+        else:
+            zone = str(getattr(self.tz, "key", None) or self.tz)
+        return f"{','.join(self.dims)}|{self.bucket}|{zone}"
 
     def dim_values(self, key: Key) -> tuple[Any, ...]:
         """The dimension values of a group key, always as a tuple."""

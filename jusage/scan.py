@@ -1,43 +1,123 @@
-"""Reading a whole log into a partial aggregation, in parallel processes when it is large."""
+"""Reading a whole log into a partial aggregation: in parallel, and from a checkpoint.
+
+Two things make reading years of history cheap:
+
+* **Parallel scan.** A large range is cut at line boundaries into one piece per CPU; each
+  piece is folded by a forked worker that sends its :class:`~jusage.aggregate.Partial` back
+  through a pipe, and the pieces are merged (the merge is exact: integers only).
+* **Checkpoints.** The log is append-only, so the partial of its first N bytes never
+  changes. With ``cache`` given, the partial up to the last complete line is saved under
+  ``$JUSAGE_HOME/cache/`` and the next run reads only the bytes appended since. A checkpoint
+  is used only if the file is the same file (device and inode), is at least as long, and the
+  bytes at its start and just before the checkpoint are unchanged; anything else (a
+  retention rewrite, a replaced or truncated file) falls back to a full read.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pickle
+import time
 from pathlib import Path
 
 from jusage.aggregate import Aggregator, Partial
-from jusage.store import split_ranges
+from jusage.store import jusage_home, last_line_end, split_ranges
 
-__all__ = ["PARALLEL_THRESHOLD", "aggregate_file"]
+__all__ = ["CHECKPOINT_VERSION", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
 
 PARALLEL_THRESHOLD = 32 << 20
-"""Logs smaller than this (bytes) are read in one process: forking would cost more."""
+"""Ranges smaller than this (bytes) are read in one process: forking would cost more."""
+
+CHECKPOINT_VERSION = 1
+"""Bumped whenever the partial's layout or the aggregation's rules change."""
+
+_PROBE = 256  # bytes compared at the start of the file and before the checkpoint
 
 
-def aggregate_file(path: Path, aggregator: Aggregator, *, workers: int | None = None) -> Partial:
+def aggregate_file(
+    path: Path, aggregator: Aggregator, *, workers: int | None = None, cache: str | None = None
+) -> Partial:
     """Aggregate a whole log file, streaming, in parallel processes when it is large.
 
-    The file is cut at line boundaries into one range per worker (default: the number of
-    CPUs, and only for files over 32 MB); each worker is a forked process that folds its range
-    and sends back its partial. Memory stays bounded by the read block size per process.
-    A missing file is an empty log.
+    ``workers`` defaults to the number of CPUs for more than 32 MB to read, else 1.
+    ``cache`` turns on checkpoints: it must name everything besides the aggregator's own
+    settings that the result depends on (the cost mode and prices, say; ``""`` when there
+    is no coster). ``None`` reads the whole file every time. A missing file is an empty log.
     """
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         return Partial()
+    if cache is None:
+        return _scan(path, aggregator, 0, st.st_size, workers)
+    ckpt = checkpoint_path(path, aggregator, cache)
+    start, base = _load(ckpt, path, st)
+    boundary = last_line_end(path, st.st_size)
+    if boundary < start:  # cannot happen for an append-only file; be safe
+        start, base = 0, Partial()
+    body = _scan(path, aggregator, start, boundary, workers)
+    body.absorb(base)
+    if boundary > start:
+        _save(ckpt, path, st, boundary, body)
+    if st.st_size > boundary:  # a last line still being written: read it, do not keep it
+        return body.merge(_scan(path, aggregator, boundary, st.st_size, 1))
+    return body
+
+
+def checkpoint_path(path: Path, aggregator: Aggregator, cache: str) -> Path:
+    """Where the checkpoint of ``path`` for this aggregation and ``cache`` key lives."""
+    ident = "\0".join([str(path.resolve()), aggregator.signature, cache, str(CHECKPOINT_VERSION)])
+    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return jusage_home() / "cache" / f"{digest}.partial"
+
+
+def _probe(path: Path, offset: int) -> bytes:
+    with path.open("rb") as fh:
+        head = fh.read(_PROBE)
+        fh.seek(max(0, offset - _PROBE))
+        return head + fh.read(min(offset, _PROBE))
+
+
+def _load(ckpt: Path, path: Path, st: os.stat_result) -> tuple[int, Partial]:
+    try:
+        with ckpt.open("rb") as fh:
+            saved = pickle.load(fh)
+        ident, offset, probe, partial = saved
+        if (
+            ident == (st.st_dev, st.st_ino)
+            and isinstance(offset, int)
+            and 0 < offset <= st.st_size
+            and isinstance(partial, Partial)
+            and probe == _probe(path, offset)
+        ):
+            return offset, partial
+    except Exception:  # a missing, stale or unreadable checkpoint means a full read
+        pass
+    return 0, Partial()
+
+
+def _save(ckpt: Path, path: Path, st: os.stat_result, offset: int, partial: Partial) -> None:
+    # Best effort: a cache that cannot be written only costs time on the next run.
+    with contextlib.suppress(OSError):
+        ckpt.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = ckpt.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.tmp")
+        data = pickle.dumps(((st.st_dev, st.st_ino), offset, _probe(path, offset), partial), protocol=5)
+        tmp.write_bytes(data)
+        tmp.replace(ckpt)
+
+
+def _scan(path: Path, aggregator: Aggregator, start: int, end: int, workers: int | None) -> Partial:
+    if end <= start:
+        return Partial()
     if workers is None:
-        workers = (os.cpu_count() or 1) if size > PARALLEL_THRESHOLD else 1
+        workers = (os.cpu_count() or 1) if end - start > PARALLEL_THRESHOLD else 1
     if workers <= 1 or not hasattr(os, "fork"):
-        return aggregator.accumulate_file(Partial(), path)
-    ranges = split_ranges(path, workers)
-    children: list[tuple[int, int, tuple[int, int]]] = []
-    result = Partial()
-    for rng in ranges[1:]:
-        children.append((*_fork_worker(aggregator, path, rng), rng))
-    aggregator.accumulate_file(result, path, *ranges[0])
+        return aggregator.accumulate_file(Partial(), path, start, end)
+    ranges = split_ranges(path, workers, start, end)
+    children = [(*_fork_worker(aggregator, path, rng), rng) for rng in ranges[1:]]
+    result = aggregator.accumulate_file(Partial(), path, *ranges[0])
     for pid, fd, rng in children:
         part = _collect(pid, fd)
         if part is None:  # the worker died: do its share here

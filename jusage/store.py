@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +39,8 @@ __all__ = [
     "ReadStats",
     "Store",
     "default_log_path",
+    "jusage_home",
+    "last_line_end",
     "read_lines",
     "read_rows",
     "record_event",
@@ -52,13 +54,12 @@ BLOCK = 1 << 22
 """Bytes read at a time when streaming the log."""
 
 
-def default_log_path(env: dict[str, str] | None = None) -> Path:
+def default_log_path(env: Mapping[str, str] | None = None) -> Path:
     """``$JUSAGE_LOG``, else ``$JUSAGE_HOME/usage/events.jsonl``, else ``~/.jusage/usage/events.jsonl``."""
-    env = dict(os.environ) if env is None else env
+    env = os.environ if env is None else env
     if env.get("JUSAGE_LOG"):
         return Path(env["JUSAGE_LOG"]).expanduser()
-    home = Path(env["JUSAGE_HOME"]).expanduser() if env.get("JUSAGE_HOME") else Path.home() / ".jusage"
-    return home / "usage" / "events.jsonl"
+    return jusage_home(env) / "usage" / "events.jsonl"
 
 
 class ReadStats:
@@ -71,22 +72,46 @@ class ReadStats:
         self.skipped = 0
 
 
-def split_ranges(path: Path, parts: int) -> list[tuple[int, int]]:
-    """Split the file into up to ``parts`` byte ranges that start and end at line boundaries."""
-    size = path.stat().st_size
-    if parts <= 1 or size == 0:
-        return [(0, size)]
-    cuts = [0]
+def split_ranges(path: Path, parts: int, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split bytes ``[start, end)`` of the file into up to ``parts`` ranges cut after newlines.
+
+    ``start`` must itself be a line start (0 or just after a newline).
+    """
+    stop = path.stat().st_size if end is None else end
+    if parts <= 1 or stop <= start:
+        return [(start, stop)]
+    cuts = [start]
     with path.open("rb") as fh:
         for i in range(1, parts):
-            fh.seek(max(size * i // parts, cuts[-1]))
+            fh.seek(max(start + (stop - start) * i // parts, cuts[-1]))
             fh.readline()
-            pos = min(fh.tell(), size)
+            pos = min(fh.tell(), stop)
             if pos > cuts[-1]:
                 cuts.append(pos)
-    if cuts[-1] != size:
-        cuts.append(size)
+    if cuts[-1] != stop:
+        cuts.append(stop)
     return list(itertools.pairwise(cuts))
+
+
+def last_line_end(path: Path, size: int) -> int:
+    """The offset just after the last newline in the first ``size`` bytes (0 if none)."""
+    with path.open("rb") as fh:
+        pos = size
+        while pos > 0:
+            step = min(pos, 1 << 16)
+            fh.seek(pos - step)
+            chunk = fh.read(step)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                return pos - step + cut + 1
+            pos -= step
+    return 0
+
+
+def jusage_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$JUSAGE_HOME``, else ``~/.jusage``: where jusage keeps its own files."""
+    env = os.environ if env is None else env
+    return Path(env["JUSAGE_HOME"]).expanduser() if env.get("JUSAGE_HOME") else Path.home() / ".jusage"
 
 
 def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
