@@ -33,6 +33,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -318,9 +319,7 @@ class ImportState:
         merged.update(self._new)
         keys = sorted(merged)
         key_arr = array("Q", keys)
-        values = array("q")
-        for key in keys:
-            values.extend(merged[key])
+        values = array("q", chain.from_iterable(map(merged.__getitem__, keys)))
         data = _HEADER.pack(_MAGIC, len(keys)) + key_arr.tobytes() + values.tobytes()
         if self._base is not None:
             self._base.close()
