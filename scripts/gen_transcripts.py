@@ -304,9 +304,7 @@ class ClaudeGen:
             s.cache_tokens = resume_from.cache_tokens
             s.clock = max(s.clock, resume_from.clock + timedelta(minutes=5))
         if rnd.random() < 0.3:
-            s.lines.append(
-                dumps({"type": "summary", "summary": rnd.text(3, 8), "leafUuid": rnd.uid()})
-            )
+            s.lines.append(dumps({"type": "summary", "summary": rnd.text(3, 8), "leafUuid": rnd.uid()}))
         made = 0
         while made < n_usage:
             self.write_line(s, self.user_line(s))
@@ -405,9 +403,7 @@ class ClaudeGen:
             n = min(remaining, rnd.randint(max(1, per_session // 3), per_session * 2))
             # Start some sessions shortly before midnight UTC so turns straddle the day.
             if rnd.random() < 0.1:
-                clock = START + timedelta(
-                    days=day, hours=15, minutes=59, seconds=rnd.randint(0, 50)
-                )
+                clock = START + timedelta(days=day, hours=15, minutes=59, seconds=rnd.randint(0, 50))
             else:
                 clock = START + timedelta(days=day, minutes=rnd.randint(0, 14 * 60))
             resume = rnd.choice(sessions) if sessions and rnd.random() < 0.08 else None
@@ -424,9 +420,7 @@ class ClaudeGen:
         if self.malformed:
             folder = self.root / "projects" / encode_cwd(PROJECTS[0])
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "broken-binary.jsonl").write_bytes(
-                bytes(rnd.getrandbits(8) for _ in range(4096))
-            )
+            (folder / "broken-binary.jsonl").write_bytes(bytes(rnd.getrandbits(8) for _ in range(4096)))
             midnight = datetime(2025, 9, 3, tzinfo=UTC)
             s = ClaudeSession(
                 rnd.uid(),
@@ -441,9 +435,7 @@ class ClaudeGen:
             for line in self.assistant_message(s):
                 line["timestamp"] = iso(midnight)
                 self.write_line(s, line)
-            s.lines.append(
-                b'{"type":"user","message":{"role":"user","content":"' + b"x" * 200_000 + b'"}}'
-            )
+            s.lines.append(b'{"type":"user","message":{"role":"user","content":"' + b"x" * 200_000 + b'"}}')
             s.lines.append(b'{"bad utf8":"\xc3\x28"}')
             self.flush(s)
 
@@ -470,9 +462,7 @@ class ClaudeGen:
                 share -= self.usage_lines - before
             self.flush(s)
         if self.usage_lines < goal:
-            s = self.session(
-                rnd.choice(PROJECTS), clock + timedelta(hours=3), goal - self.usage_lines
-            )
+            s = self.session(rnd.choice(PROJECTS), clock + timedelta(hours=3), goal - self.usage_lines)
             self.flush(s)
 
 
@@ -513,9 +503,7 @@ class CodexGen:
             return self.root / "archived_sessions" / name
         return self.root / "sessions" / clock.strftime("%Y/%m/%d") / name
 
-    def line(
-        self, s: CodexSession, kind: str, payload: dict[str, Any], *, history: bool = True
-    ) -> None:
+    def line(self, s: CodexSession, kind: str, payload: dict[str, Any], *, history: bool = True) -> None:
         raw = dumps({"timestamp": iso(s.clock), "type": kind, "payload": payload})
         s.lines.append(raw)
         if history:
@@ -537,9 +525,7 @@ class CodexGen:
                 "summary": "auto",
             },
         )
-        self.line(
-            s, "event_msg", {"type": "user_message", "message": rnd.text(4, 30), "kind": "plain"}
-        )
+        self.line(s, "event_msg", {"type": "user_message", "message": rnd.text(4, 30), "kind": "plain"})
         self.line(
             s,
             "response_item",
@@ -606,9 +592,7 @@ class CodexGen:
             s.cwd = meta["cwd"] = parent.cwd
             if subagent:
                 meta["source"] = {
-                    "subagent": {
-                        "thread_spawn": {"parent_thread_id": parent.session_id, "depth": 1}
-                    }
+                    "subagent": {"thread_spawn": {"parent_thread_id": parent.session_id, "depth": 1}}
                 }
             else:
                 meta["forked_from_id"] = parent.session_id
@@ -637,9 +621,7 @@ class CodexGen:
         rnd = self.rnd
         recent: list[CodexSession] = []
         while self.token_events < entries:
-            clock = START + timedelta(
-                days=rnd.randrange(days), minutes=rnd.randint(0, 16 * 60 + 50)
-            )
+            clock = START + timedelta(days=rnd.randrange(days), minutes=rnd.randint(0, 16 * 60 + 50))
             n = min(entries - self.token_events, rnd.randint(1, 25))
             parent = rnd.choice(recent) if recent and rnd.random() < 0.15 else None
             when = parent.clock + timedelta(minutes=rnd.randint(1, 90)) if parent else clock
@@ -679,22 +661,14 @@ def jcode_log(path: Path, rnd: Rand, entries: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, required=True, help="folder to write (claude/, codex/, jcode/)"
-    )
+    parser.add_argument("--out", type=Path, required=True, help="folder to write (claude/, codex/, jcode/)")
     parser.add_argument("--kind", choices=["all", "claude", "codex", "jcode"], default="all")
     parser.add_argument("--entries", type=int, default=2000, help="usage entries per kind")
     parser.add_argument("--days", type=int, default=35, help="spread sessions over this many days")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--no-streaming", action="store_true", help="repeat final usage on every block"
-    )
-    parser.add_argument(
-        "--no-malformed", action="store_true", help="leave out malformed lines and files"
-    )
-    parser.add_argument(
-        "--append", type=int, default=0, help="append N usage entries to an existing tree"
-    )
+    parser.add_argument("--no-streaming", action="store_true", help="repeat final usage on every block")
+    parser.add_argument("--no-malformed", action="store_true", help="leave out malformed lines and files")
+    parser.add_argument("--append", type=int, default=0, help="append N usage entries to an existing tree")
     args = parser.parse_args(argv)
 
     rnd = Rand(args.seed)
