@@ -98,9 +98,7 @@ def test_relative_days_and_weeks_count_back_from_today(n: int, today: date) -> N
 # --- weeks and months ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "number"), [("monday", 0), ("Sun", 6), (" WEDNESDAY ", 2), ("sat", 5)]
-)
+@pytest.mark.parametrize(("name", "number"), [("monday", 0), ("Sun", 6), (" WEDNESDAY ", 2), ("sat", 5)])
 def test_parse_weekday(name: str, number: int) -> None:
     """Full names and three-letter abbreviations, any case."""
     assert parse_weekday(name) == number
@@ -223,9 +221,7 @@ def test_a_returned_period_never_has_since_after_until(
 
 
 @given(name=st.sampled_from(PERIOD_NAMES), today=days, start=weekdays)
-def test_a_named_period_as_both_ends_is_that_whole_period(
-    name: str, today: date, start: int
-) -> None:
+def test_a_named_period_as_both_ends_is_that_whole_period(name: str, today: date, start: int) -> None:
     """--since P --until P is exactly period P, and P contains today or precedes it."""
     first, last = parse_period(name, name, today, start)
     assert (first, last) == named_period(name, today, start)
@@ -283,9 +279,7 @@ def test_projection_rejects_an_empty_lookback() -> None:
     today=days,
     lookback=st.integers(1, 60),
 )
-def test_projection_is_at_least_the_spend_so_far(
-    costs: dict[date, int], today: date, lookback: int
-) -> None:
+def test_projection_is_at_least_the_spend_so_far(costs: dict[date, int], today: date, lookback: int) -> None:
     """Non-negative daily costs never project below what this month already spent."""
     spent = sum(c for d, c in costs.items() if month_start(today) <= d <= today)
     assert project(costs, today, lookback) >= spent

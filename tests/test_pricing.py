@@ -348,9 +348,7 @@ def test_override_makes_a_local_model_known_and_free(tmp_path: Path) -> None:
     assert pricer.source("my-local-llm", DAY) == "override"
 
 
-def test_default_file_comes_from_jusage_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_file_comes_from_jusage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pricer.load() reads $JUSAGE_HOME/prices.toml when it exists."""
     write(tmp_path, OVERRIDES)
     monkeypatch.setenv("JUSAGE_HOME", str(tmp_path))
@@ -394,9 +392,7 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
         ('[models."a"]\ninput = true\noutput = 2\n', 2, "input"),
     ],
 )
-def test_malformed_file_error_names_file_and_line(
-    tmp_path: Path, text: str, line: int, words: str
-) -> None:
+def test_malformed_file_error_names_file_and_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     """Syntax and semantic errors both say ``path:line: what``."""
     path = write(tmp_path, text)
     with pytest.raises(PricingError) as info:
