@@ -125,13 +125,7 @@ def gc_paused() -> Iterator[None]:
 
 def append_lines(store: Store, lines: list[bytes]) -> None:
     """Append serialised events in one locked write (the store's batch path)."""
-    if not lines:
-        return
-    writer = getattr(store, "append_lines", None)
-    if writer is not None:
-        writer(lines)
-    else:
-        store._append(b"\n".join(lines) + b"\n")
+    store.append_lines(lines)
 
 
 _local_days: dict[int, str] = {}
