@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
     from jusage.aggregate import Coster
@@ -77,7 +77,7 @@ def make_coster(pricer: Pricer | None, mode: CostMode = "auto") -> Coster:
                 return None
             return round(usd * _PICO_PER_USD)
 
-        return reported
+        return _keyed(reported, f"reported:{reported_only}")
 
     cache: dict[tuple[str, str], _Price | None] = {}
     lookup = pricer.rates
@@ -127,7 +127,13 @@ def make_coster(pricer: Pricer | None, mode: CostMode = "auto") -> Coster:
         )
         return cost
 
-    return coster
+    return _keyed(coster, f"{mode}:{pricer.signature}")
+
+
+def _keyed(coster: Callable[[Any, str], int | None], key: str) -> Coster:
+    """Tag a coster with ``cache_key``: what its prices depend on, for aggregation checkpoints."""
+    coster.cache_key = key  # type: ignore[attr-defined]
+    return cast("Coster", coster)
 
 
 _Price = tuple[int, int, int, int, int, tuple[tuple[int, Any], ...]]
@@ -184,7 +190,7 @@ def model_prices(path: Path, pricer: Pricer) -> list[ModelPrice]:
     from jusage.scan import aggregate_file
 
     aggregator = Aggregator(("model",), tz=UTC)
-    partial: Partial = aggregate_file(path, aggregator)
+    partial: Partial = aggregate_file(path, aggregator, cache="")
     seen: dict[str, list[Any]] = {}
     for (day, model), counters in partial.groups.items():
         entry = seen.get(model)

@@ -50,7 +50,7 @@ def log_stats_and_spend(
     from jusage.costing import spend_view
 
     agg = Aggregator(("model", "project"), tz=tz, coster=coster)
-    whole = aggregate_file(path, agg)
+    whole = aggregate_file(path, agg, cache="")
     daily: dict[str, int] = {}
     for (day, _dims), counters in whole.groups.items():
         daily[day] = daily.get(day, 0) + counters[COST]

@@ -553,6 +553,20 @@ class Pricer:
             return cls()
         return cls(load_overrides(path), overrides_path=path)
 
+    @property
+    def signature(self) -> str:
+        """A digest of everything that decides this pricer's answers (overrides, package
+        version), so cached costs are recomputed when either changes."""
+        import hashlib
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            package = version("genai-prices")
+        except PackageNotFoundError:
+            package = "?"
+        text = repr((sorted(self._exact.items()), self._globs, package))
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
     def rates(self, model: str, day: date) -> Rates | None:
         """The rates for ``model`` on ``day`` (the event's own date), or None if unknown."""
         key = (model, day)

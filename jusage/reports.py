@@ -681,4 +681,4 @@ def read_log(
     from jusage.scan import aggregate_file
 
     aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
-    return aggregate_file(path, aggregator), aggregator
+    return aggregate_file(path, aggregator, cache=""), aggregator

@@ -42,15 +42,19 @@ def aggregate_file(
     """Aggregate a whole log file, streaming, in parallel processes when it is large.
 
     ``workers`` defaults to the number of CPUs for more than 32 MB to read, else 1.
-    ``cache`` turns on checkpoints: it must name everything besides the aggregator's own
-    settings that the result depends on (the cost mode and prices, say; ``""`` when there
-    is no coster). ``None`` reads the whole file every time. A missing file is an empty log.
+    ``cache`` turns on checkpoints: it names anything besides the aggregator's settings and
+    its coster's ``cache_key`` that the result depends on (``""`` for nothing). ``None``
+    reads the whole file every time, and so does a coster without a ``cache_key`` or
+    ``JUSAGE_NO_CACHE=1`` in the environment. A missing file is an empty log.
     """
     try:
         st = path.stat()
     except FileNotFoundError:
         return Partial()
-    if cache is None:
+    if cache is not None and aggregator.coster is not None:
+        coster_key = getattr(aggregator.coster, "cache_key", None)
+        cache = None if coster_key is None else f"{cache}|{coster_key}"
+    if cache is None or os.environ.get("JUSAGE_NO_CACHE", "") not in ("", "0"):
         return _scan(path, aggregator, 0, st.st_size, workers)
     ckpt = checkpoint_path(path, aggregator, cache)
     start, base = _load(ckpt, path, st)
