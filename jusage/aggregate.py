@@ -192,7 +192,7 @@ class Aggregator:
         keyer = self._keyer
         hourly = self.bucket == "hour"
         day = self._day
-        days = self._days  # quarter-hour -> bucket, so most events cost one dict lookup
+        days = self._days  # quarter-hour -> (bucket, UTC day): most events cost one dict lookup
         utc_day = self._utc_day
         coster = self.coster
         bad = 0
@@ -210,10 +210,10 @@ class Aggregator:
                 t = p + c
             ts = e.ts
             quarter = ts // 900
-            bucket = days.get(quarter)
-            if bucket is None:
-                bucket = days[quarter] = (ts // 3600) * 3600 if hourly else day(ts)
-            key = (bucket, keyer(e))
+            when = days.get(quarter)
+            if when is None:
+                when = days[quarter] = ((ts // 3600) * 3600 if hourly else day(ts), utc_day(ts))
+            key = (when[0], keyer(e))
             a = groups.get(key)
             if a is None:
                 groups[key] = a = [0] * 10 + [ts, ts]
@@ -227,7 +227,7 @@ class Aggregator:
             if not e.corrects:
                 a[7] += 1
             if coster is not None:
-                cost = coster(e, utc_day(ts))
+                cost = coster(e, when[1])
                 if cost is None:
                     a[9] += t
                 else:
