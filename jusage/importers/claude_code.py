@@ -29,14 +29,15 @@ Rules (see ``docs/ccusage-differences.md`` for how they compare with ccusage):
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from jusage.importers.common import (
-    FileResult,
     ImportSummary,
     Progress,
     Tally,
@@ -148,14 +149,17 @@ def import_claude_code(
         total = total_bytes([(p, st) for p, st, _ in jobs], state)
         done = 0
         out: list[bytes] = []
-        for path, mark, winners, counts in run_jobs(_parse_file, jobs, total, workers):
-            tally.merge(counts)
+        pending = 0
+        for path, mark, keys, counts, blob, file_tally in run_jobs(_parse_file, jobs, total, workers):
+            tally.merge(file_tally)
             if mark is None:
                 continue
-            _settle(winners, state, tally, out)
-            if len(out) >= 20000:
-                append_lines(store, out)
-                out = []
+            if keys:
+                pending += _settle(keys, counts, blob, state, tally, out)
+                if pending >= 20000:
+                    append_lines(store, out)
+                    out = []
+                    pending = 0
             before = state.files.get(path)
             done += mark.offset - (before.offset if before and before.offset <= mark.offset else 0)
             state.files[path] = mark
@@ -177,11 +181,66 @@ def _changed(job: tuple[str, os.stat_result, FileMark | None]) -> bool:
     )
 
 
-Winner = tuple[int, Counts, bytes]
-"""A message's key, its counts (and ts) and its serialised event line."""
+# -- decoding one line ----------------------------------------------------------------------
+#
+# Most lines with usage have one shape; msgspec decodes just the fields below from them (it
+# skips the rest, content blocks and all, without building objects), which is several times
+# cheaper than a full parse. Anything that does not fit these types exactly (a missing
+# ``usage``, a string where a count should be, a ``message`` that is not an object...) goes
+# to the general path, which parses the whole line with orjson and applies the same rules.
 
 
-def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> FileResult[Winner]:
+class _Split(msgspec.Struct):
+    ephemeral_5m_input_tokens: int | None = None
+    ephemeral_1h_input_tokens: int | None = None
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation: _Split | None = None
+
+
+class _Message(msgspec.Struct):
+    usage: _Usage
+    id: str | None = None
+    model: str | None = None
+
+
+class _Data(msgspec.Struct):
+    message: _Line | None = None
+
+
+class _Line(msgspec.Struct):
+    message: _Message | None = None
+    data: _Data | None = None
+    type: str | None = None
+    isSidechain: bool | None = None
+    requestId: str | None = None
+    uuid: str | None = None
+    timestamp: str | None = None
+    cwd: str | None = None
+    sessionId: str | None = None
+    costUSD: float | None = None
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+
+Record = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+"""What an entry carries to :func:`_winners`, not yet checked: input, output, cache write,
+cache read, 5m and 1h split (``None`` without a split), timestamp, project, session, model
+and costUSD, exactly as they appeared."""
+
+
+Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, Tally]
+"""What a worker sends back for one file, in a compact form that is cheap to pickle: the
+path, the mark after it, the winners' keys (packed ``Q``), their counts and ts (packed ``q``,
+six per key) and their event lines joined by newlines, and the file's counters."""
+
+
+def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
     """Read the new part of one transcript: the best copy of each message in it."""
     path, st, mark = job
     tally = Tally()
@@ -191,16 +250,15 @@ def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> FileResult[
         if lines:
             _collect(lines, pending, tally)
         final = after
-    return path, final, _winners(pending, tally), tally
-
-
-# Positions in a pending entry.
-_TOTAL, _SIDE, _OBJ, _ENTRY = range(4)
+    keys, counts, blob = _winners(pending, tally)
+    return path, final, keys, counts, blob, tally
 
 
 def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) -> None:
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
+    """Keep, per message, its best copy among ``lines`` (and those met before in the file)."""
+    decode = _decode_line
+    # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes.
+    errors = (msgspec.DecodeError, UnicodeDecodeError)
     for line in lines:
         if b'"usage"' not in line:
             # Not a usage line: a cheap shape check stands in for a full parse.
@@ -208,48 +266,103 @@ def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) ->
                 tally.malformed += 1
             continue
         try:
-            obj = loads(line)
-        except decode_error:
-            tally.malformed += 1
+            rec = decode(line)
+        except errors:
+            _collect_general(line, pending, tally)
             continue
-        try:
-            entry = obj
-            msg = obj["message"]
-            usage = msg["usage"]
-            side = obj.get("isSidechain") is True
-        except (KeyError, TypeError):
-            entry = _progress_entry(obj)
-            if entry is None:
-                if type(obj) is not dict:
-                    tally.malformed += 1
+        # msgspec does not check the UTF-8 of strings it skips; orjson (the rule) does.
+        if not line.isascii():
+            try:
+                line.decode()
+            except UnicodeDecodeError:
+                tally.malformed += 1
                 continue
-            msg = entry["message"]
-            usage = msg["usage"]
+        msg = rec.message
+        if msg is not None:
+            entry = rec
+            side = rec.isSidechain is True
+            if rec.type in ("user", "summary", "system"):
+                continue
+        else:
+            # A progress line wrapping a subagent's assistant line; anything else without
+            # a message is not usage.
+            data = rec.data
+            if rec.type != "progress" or data is None or data.message is None:
+                continue
+            entry = data.message
+            msg = entry.message
+            if msg is None:
+                continue
             side = True
-        if type(usage) is not dict or obj.get("type") in ("user", "summary", "system"):
-            continue
-        if msg.get("model") == "<synthetic>":
+        if msg.model == "<synthetic>":
             tally.skipped += 1
             continue
-        try:
-            total = (
-                usage["input_tokens"]
-                + usage["output_tokens"]
-                + (usage.get("cache_creation_input_tokens") or 0)
-                + (usage.get("cache_read_input_tokens") or 0)
-            )
-        except (KeyError, TypeError):
-            tally.malformed += 1
-            continue
+        usage = msg.usage
+        total = (
+            usage.input_tokens
+            + usage.output_tokens
+            + (usage.cache_creation_input_tokens or 0)
+            + (usage.cache_read_input_tokens or 0)
+        )
         tally.entries += 1
-        mid = msg.get("id")
-        key = (mid, entry.get("requestId")) if mid else ("uuid", entry.get("uuid") or line)
+        mid = msg.id
+        key = (mid, entry.requestId) if mid else ("uuid", entry.uuid or line)
         found = pending.get(key)
         if found is not None:
             tally.duplicates += 1
             if not ((found[1] and not side) or (found[1] == side and total > found[0])):
                 continue
-        pending[key] = [total, side, obj, entry]
+        pending[key] = [total, side, rec, entry]
+
+
+def _collect_general(line: bytes, pending: dict[Any, list[Any]], tally: Tally) -> None:
+    """The same rules as :func:`_collect` for a line of any shape, parsed in full."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        tally.malformed += 1
+        return
+    try:
+        entry = obj
+        msg = obj["message"]
+        usage = msg["usage"]
+        side = obj.get("isSidechain") is True
+    except (KeyError, TypeError, AttributeError):
+        entry = _progress_entry(obj)
+        if entry is None:
+            if type(obj) is not dict:
+                tally.malformed += 1
+            return
+        msg = entry["message"]
+        usage = msg["usage"]
+        side = True
+    if type(usage) is not dict or obj.get("type") in ("user", "summary", "system"):
+        return
+    if msg.get("model") == "<synthetic>":
+        tally.skipped += 1
+        return
+    try:
+        total = (
+            usage["input_tokens"]
+            + usage["output_tokens"]
+            + (usage.get("cache_creation_input_tokens") or 0)
+            + (usage.get("cache_read_input_tokens") or 0)
+        )
+    except (KeyError, TypeError):
+        tally.malformed += 1
+        return
+    if type(total) is not int and type(total) is not float:  # e.g. counts given as strings
+        tally.malformed += 1
+        return
+    tally.entries += 1
+    mid = msg.get("id")
+    key = (mid, entry.get("requestId")) if mid else ("uuid", entry.get("uuid") or line)
+    found = pending.get(key)
+    if found is not None:
+        tally.duplicates += 1
+        if not ((found[1] and not side) or (found[1] == side and total > found[0])):
+            return
+    pending[key] = [total, side, obj, entry]
 
 
 def _progress_entry(obj: Any) -> dict[str, Any] | None:
@@ -266,16 +379,53 @@ def _progress_entry(obj: Any) -> dict[str, Any] | None:
     return inner
 
 
-def _winners(pending: dict[Any, list[Any]], tally: Tally) -> list[Winner]:
+def _record(obj: Any, entry: Any) -> Record:
+    """The fields of an entry that make its event, from a decoded or a fully parsed line."""
+    if type(entry) is _Line:
+        msg = entry.message
+        assert msg is not None
+        usage = msg.usage
+        split = usage.cache_creation
+        return (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cache_creation_input_tokens or 0,
+            usage.cache_read_input_tokens or 0,
+            None if split is None else (split.ephemeral_5m_input_tokens or 0),
+            None if split is None else (split.ephemeral_1h_input_tokens or 0),
+            entry.timestamp or obj.timestamp,
+            obj.cwd or entry.cwd,
+            obj.sessionId or entry.sessionId,
+            msg.model,
+            entry.costUSD,
+        )
+    msg = entry["message"]
+    usage = msg["usage"]
+    split = usage.get("cache_creation")
+    split_ok = type(split) is dict
+    return (
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage.get("cache_creation_input_tokens") or 0,
+        usage.get("cache_read_input_tokens") or 0,
+        (split.get("ephemeral_5m_input_tokens") or 0) if split_ok else None,
+        (split.get("ephemeral_1h_input_tokens") or 0) if split_ok else None,
+        entry.get("timestamp") or obj.get("timestamp"),
+        obj.get("cwd") or entry.get("cwd"),
+        obj.get("sessionId") or entry.get("sessionId"),
+        msg.get("model"),
+        entry.get("costUSD"),
+    )
+
+
+def _winners(pending: dict[Any, list[Any]], tally: Tally) -> tuple[bytes, bytes, bytes]:
+    """The events of a file's best copies: packed keys, packed counts and joined lines."""
     dumps = orjson.dumps
-    out: list[Winner] = []
+    keys = array("Q")
+    counts = array("q")
+    lines: list[bytes] = []
     for key_parts, (_, side, obj, entry) in pending.items():
-        msg = entry["message"]
-        usage = msg["usage"]
-        inp = usage["input_tokens"]
-        outp = usage["output_tokens"]
-        cw = usage.get("cache_creation_input_tokens") or 0
-        cr = usage.get("cache_read_input_tokens") or 0
+        inp, outp, cw, cr, e5, e1, stamp, project, session, model, cost = _record(obj, entry)
         if (
             not (type(inp) is int and type(outp) is int and type(cw) is int and type(cr) is int)
             or min(inp, outp, cw, cr) < 0
@@ -284,15 +434,11 @@ def _winners(pending: dict[Any, list[Any]], tally: Tally) -> list[Winner]:
             tally.entries -= 1
             continue
         cw1h = 0
-        split = usage.get("cache_creation")
-        if type(split) is dict:
-            e5 = split.get("ephemeral_5m_input_tokens") or 0
-            e1 = split.get("ephemeral_1h_input_tokens") or 0
-            if type(e5) is int and type(e1) is int and e5 >= 0 and e1 >= 0:
-                if cw == 0:
-                    cw = e5 + e1
-                cw1h = min(e1, cw)
-        ts = iso_to_unix(entry.get("timestamp") or obj.get("timestamp"))
+        if type(e5) is int and type(e1) is int and e5 >= 0 and e1 >= 0:
+            if cw == 0:
+                cw = e5 + e1
+            cw1h = min(e1, cw)
+        ts = iso_to_unix(stamp)
         if ts is None:
             tally.malformed += 1
             tally.entries -= 1
@@ -301,13 +447,10 @@ def _winners(pending: dict[Any, list[Any]], tally: Tally) -> list[Winner]:
         key = key_of(str(a), b if type(b) is str else "") if a != "uuid" else key_of("uuid", str(b))
         prompt = inp + cw + cr
         line: dict[str, Any] = {"ts": ts, "date": local_day(ts)}
-        project = obj.get("cwd") or entry.get("cwd")
         if project and type(project) is str:
             line["project"] = project
-        session = obj.get("sessionId") or entry.get("sessionId")
         if session and type(session) is str:
             line["session"] = session
-        model = msg.get("model")
         if model and type(model) is str:
             line["model"] = model
         line["prompt"] = prompt
@@ -324,28 +467,61 @@ def _winners(pending: dict[Any, list[Any]], tally: Tally) -> list[Winner]:
         line["provider"] = "anthropic"
         if side:
             line["role"] = "subagent"
-        cost = entry.get("costUSD")
         if type(cost) in (int, float) and 0 <= cost < float("inf"):
             line["cost_usd"] = float(cost)
-        out.append((key, (prompt, outp, cr, cw, cw1h, ts), dumps(line)))
-    return out
+        keys.append(key)
+        counts.extend((prompt, outp, cr, cw, cw1h, ts))
+        lines.append(dumps(line))
+    return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
 
 
-def _settle(winners: list[Winner], state: ImportState, tally: Tally, out: list[bytes]) -> None:
-    """Against what the ledger holds: new messages, grown ones (corrections), duplicates."""
+def _settle(
+    packed_keys: bytes, packed_counts: bytes, blob: bytes, state: ImportState, tally: Tally, out: list[bytes]
+) -> int:
+    """Against what the ledger holds: new messages, grown ones (corrections), duplicates.
+
+    Appends to ``out`` the lines to write (the file's whole ``blob`` when every message in it
+    is new, the usual case) and returns how many events that is.
+    """
+    keys = array("Q")
+    keys.frombytes(packed_keys)
+    values = array("q")
+    values.frombytes(packed_counts)
     get = state.get
     put = state.put
-    for key, counts, line in winners:
+    fresh: list[int] = []
+    fixes: list[bytes] = []
+    lines: list[bytes] | None = None
+    for i, key in enumerate(keys):
+        j = 6 * i
+        counts: Counts = (
+            values[j],
+            values[j + 1],
+            values[j + 2],
+            values[j + 3],
+            values[j + 4],
+            values[j + 5],
+        )
         known = get(key)
         if known is None:
             put(key, counts)
-            out.append(line)
-            tally.events += 1
+            fresh.append(i)
         elif counts[0] + counts[1] > known[0] + known[1]:
-            out.append(_correction(key, counts, known, line, state))
-            tally.corrections += 1
+            if lines is None:
+                lines = blob.split(b"\n")
+            fixes.append(_correction(key, counts, known, lines[i], state))
         else:
             tally.duplicates += 1
+    tally.events += len(fresh)
+    tally.corrections += len(fixes)
+    if len(fresh) == len(keys):
+        out.append(blob)
+    elif fresh:
+        if lines is None:
+            lines = blob.split(b"\n")
+        out.extend([lines[i] for i in fresh])
+    out.extend(fixes)
+    return len(fresh) + len(fixes)
 
 
 def _correction(key: int, counts: Counts, known: Counts, line: bytes, state: ImportState) -> bytes:

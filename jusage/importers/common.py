@@ -19,7 +19,6 @@ from jusage.store import Store
 
 __all__ = [
     "MAX_LINE",
-    "FileResult",
     "ImportSummary",
     "Progress",
     "Tally",
@@ -30,6 +29,7 @@ __all__ = [
     "gc_paused",
     "iso_to_unix",
     "local_day",
+    "read_new_blocks",
     "read_new_lines",
     "run_jobs",
     "scan_files",
@@ -305,11 +305,23 @@ def read_new_lines(
 ) -> Iterator[tuple[list[bytes], FileMark]]:
     """Yield batches of complete new lines of ``path``, each with the mark after it.
 
+    The lines of :func:`read_new_blocks`'s blocks (see there for the rules).
+    """
+    for block, after in read_new_blocks(path, st, mark, tally):
+        yield (block.split(b"\n") if block else []), after
+
+
+def read_new_blocks(
+    path: str, st: os.stat_result, mark: FileMark | None, tally: Tally
+) -> Iterator[tuple[bytes, FileMark]]:
+    """Yield blocks of complete new lines of ``path`` (joined by newlines, without the last
+    newline), each with the mark after it.
+
     ``mark`` is where the last run stopped. Unchanged files yield nothing without being
     opened. A file with another identity, a shrunk one, or one whose first bytes changed is
     read again from the start (message keys make that harmless). Oversized lines are dropped
     and counted. A last line without a newline is taken only when it is a complete JSON
-    value; otherwise it waits for the next run.
+    value; otherwise it waits for the next run. An empty block stands for no lines.
     """
     if (
         mark is not None
@@ -362,44 +374,42 @@ def read_new_lines(
                     offset += len(tail)
                     tail = b""
                 continue
-            lines = data[:cut].split(b"\n")
+            chunk = data[:cut]
             if skipping:
-                lines = lines[1:]
+                first = chunk.find(b"\n")
+                chunk = chunk[first + 1 :] if first >= 0 else b""
                 skipping = False
-            if cut > MAX_LINE and any(len(line) > MAX_LINE for line in lines):
-                kept = [line for line in lines if len(line) <= MAX_LINE]
-                tally.malformed += len(lines) - len(kept)
-                lines = kept
+            if cut > MAX_LINE:
+                lines = chunk.split(b"\n")
+                if any(len(line) > MAX_LINE for line in lines):
+                    kept = [line for line in lines if len(line) <= MAX_LINE]
+                    tally.malformed += len(lines) - len(kept)
+                    chunk = b"\n".join(kept)
             offset += cut + 1
             tail = data[cut + 1 :]
-            yield lines, at(offset, -1)
+            yield chunk, at(offset, -1)
         if tail and not skipping and tail.strip():
             try:
                 orjson.loads(tail)
             except orjson.JSONDecodeError:
-                yield [], at(offset, -1)  # an unfinished write: look again next time
+                yield b"", at(offset, -1)  # an unfinished write: look again next time
                 return
             last_line = tail
             offset += len(tail)
             tail = b""
-            yield [last_line], at(offset, -1)
+            yield last_line, at(offset, -1)
         # Only a file read to its end can be skipped unopened next time.
-        yield [], at(offset, -1 if tail or skipping or offset != st.st_size else st.st_size)
+        yield b"", at(offset, -1 if tail or skipping or offset != st.st_size else st.st_size)
 
 
-T = TypeVar("T")
 J = TypeVar("J")
-
-FileResult = tuple[str, FileMark | None, list[T], Tally]
-"""What parsing one file gives: its path, the mark after it, its results, its counters."""
+R = TypeVar("R")
 
 PARALLEL_BYTES = 32 << 20
 """Below this many bytes to read, an import stays in one process (starting workers costs)."""
 
 
-def run_jobs(
-    func: Callable[[J], FileResult[T]], jobs: list[J], total: int, workers: int | None
-) -> Iterator[FileResult[T]]:
+def run_jobs(func: Callable[[J], R], jobs: list[J], total: int, workers: int | None) -> Iterator[R]:
     """``func`` over ``jobs``, results in job order; in worker processes for big imports."""
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n <= 1 or total < PARALLEL_BYTES or len(jobs) < 2:
