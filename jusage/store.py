@@ -10,17 +10,21 @@ not exist (Windows) a ``filelock`` side file is used instead.
 Holding the lock lets a writer look at the byte before its line: if an earlier writer died
 mid-line, the file does not end in a newline and the new line starts with one, so it lands on
 a line of its own. A rewrite of the log (retention) renames a new file over the old one while
-holding the old one's lock; a writer that then gets that lock sees its file has no links left
-and reopens the path, so no line is appended to a file nobody will read again.
+holding the old one's lock and then appends one NUL byte to the old file; a writer that then
+gets that lock sees the NUL as the last byte and reopens the path, so no line is appended to
+a file nobody will read again. That one ``pread`` of the last byte answers both questions;
+an ``fstat`` per append would cost more than the write itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +53,10 @@ __all__ = [
 
 log = logging.getLogger("jusage")
 T = TypeVar("T")
+
+RETIRED = b"\0"
+"""The byte a rewrite appends to the log file it replaced: writers seeing it reopen the path.
+(A NUL never ends a valid line, and the retired file is read by nobody.)"""
 
 BLOCK = 1 << 22
 """Bytes read at a time when streaming the log."""
@@ -191,7 +199,6 @@ class Store:
         self.path = Path(path)
         self.read_stats = ReadStats()
         self._fd = -1
-        self._pid = -1
         self._end = -1  # file size right after our last write
         self._mutex = threading.Lock()
 
@@ -229,54 +236,76 @@ class Store:
     def close(self) -> None:
         """Close the kept descriptor (it is reopened on the next record)."""
         with self._mutex:
-            if self._fd >= 0 and self._pid == os.getpid():
+            self._forget()
+
+    def _forget(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
                 os.close(self._fd)
-            self._fd = -1
+        self._fd = -1
 
     def _open(self) -> int:
-        if self._fd >= 0 and self._pid == os.getpid():
-            return self._fd
-        # A descriptor inherited across fork shares its lock with the parent: never reuse it.
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(
             self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
         )
-        self._pid = os.getpid()
         self._end = -1
+        _open_stores.add(self)
         return self._fd
 
     def _append(self, data: bytes) -> None:
+        if fcntl is None:  # pragma: no cover - Windows
+            with self._mutex, _locked(-1, self.path):
+                fd = self._fd if self._fd >= 0 else self._open()
+                _write_all(fd, data)
+            return
+        # The hot path of every record: lock, lseek, pread, write, unlock, with no Python
+        # context managers and no fstat (building a stat result costs more than the write).
+        flock, lock_ex, lock_un = fcntl.flock, fcntl.LOCK_EX, fcntl.LOCK_UN
         with self._mutex:
             for _attempt in range(8):
-                fd = self._open()
-                with _locked(fd, self.path):
-                    st = os.fstat(fd)
-                    if st.st_nlink == 0:  # renamed over by a rewrite: write to the new file
-                        os.close(fd)
-                        self._fd = -1
-                        continue
-                    size = st.st_size
-                    if size and size != self._end and os.pread(fd, 1, size - 1) != b"\n":
-                        data = b"\n" + data  # an earlier writer died mid-line
-                    _write_all(fd, data)
+                fd = self._fd if self._fd >= 0 else self._open()
+                flock(fd, lock_ex)
+                try:
+                    size = os.lseek(fd, 0, os.SEEK_END)
+                    if size and size != self._end:
+                        last = os.pread(fd, 1, size - 1)
+                        if last == RETIRED:  # renamed over by a rewrite: write to the new file
+                            self._forget()
+                            continue
+                        if last != b"\n":
+                            data = b"\n" + data  # an earlier writer died mid-line
+                    written = os.write(fd, data)
+                    if written != len(data):
+                        _write_all(fd, memoryview(data)[written:])
                     self._end = size + len(data)
                     return
+                finally:
+                    if self._fd == fd:
+                        flock(fd, lock_un)
             raise OSError(f"{self.path}: the log kept being replaced while appending")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the writers' lock (for rewrites): no record lands while inside."""
-        with self._mutex:
-            fd = self._open()
-            with _locked(fd, self.path):
-                yield
-            self.close_unlocked()
+        """Hold the writers' lock (for rewrites): no record lands while inside.
 
-    def close_unlocked(self) -> None:
-        """Forget the descriptor without taking the mutex (the caller holds it)."""
-        if self._fd >= 0 and self._pid == os.getpid():
-            os.close(self._fd)
-        self._fd = -1
+        A rewrite writes the new log beside the old one and renames it over ``path`` inside
+        this block. On the way out the old file, if it was replaced, gets a final
+        :data:`RETIRED` byte, so writers that were waiting for its lock move to the new file.
+        """
+        with self._mutex:
+            fd = self._fd if self._fd >= 0 else self._open()
+            with _locked(fd, self.path):
+                try:
+                    yield
+                finally:
+                    try:
+                        replaced = self.path.stat().st_ino != os.fstat(fd).st_ino
+                    except FileNotFoundError:
+                        replaced = True
+                    if replaced:
+                        os.write(fd, RETIRED)
+            self._forget()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -306,7 +335,8 @@ def _event_day(event: Event) -> str:
     return event.date or time.strftime("%Y-%m-%d", time.localtime(event.ts))
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write all of ``data``, looping over short writes (the lock keeps them contiguous)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -326,6 +356,21 @@ def _locked(fd: int, path: Path) -> Iterator[None]:
 
         with FileLock(str(path) + ".lock"):
             yield
+
+
+# A descriptor inherited across fork shares its flock with the parent's, so it would not
+# exclude the parent: children forget every kept descriptor and open their own.
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_open_stores):
+        store._fd = -1
+        store._mutex = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # -- the best-effort entry point for agents ----------------------------------------------------

@@ -187,3 +187,35 @@ def test_record_many_is_one_block_of_lines(log_path: Path) -> None:
     store = Store(log_path)
     assert store.record_many(Event(ts=i, prompt=i + 1) for i in range(5)) == 5
     assert [e.ts for e in store.load()] == [0, 1, 2, 3, 4]
+
+
+def test_a_writer_holding_the_old_file_moves_to_the_new_one(log_path: Path) -> None:
+    """A writer that opened the log before a rewrite appends to the new file, not the retired one."""
+    writer = Store(log_path)
+    writer.record(Event(ts=1, prompt=1))  # keeps its descriptor on the old file
+    rewriter = Store(log_path)
+    replacement = log_path.with_suffix(".new")
+    replacement.write_bytes(Event(ts=9, prompt=9).to_json() + b"\n")
+    with rewriter.exclusive():
+        replacement.replace(log_path)
+    writer.record(Event(ts=2, prompt=2))
+    assert [e.ts for e in Store(log_path).load()] == [9, 2]
+
+
+def test_a_forked_child_does_not_reuse_the_parents_descriptor(log_path: Path) -> None:
+    """After fork, the child opens its own descriptor (an inherited one would share the lock)."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    parent_fd = store._fd
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_child_records_with, args=(store,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert store._fd == parent_fd
+    assert sorted(e.ts for e in Store(log_path).load()) == [1, 7]
+
+
+def _child_records_with(store: Store) -> None:
+    assert store._fd == -1  # forgotten at fork
+    store.record(Event(ts=7, prompt=7))
