@@ -24,7 +24,8 @@ from typing import Any
 
 from jusage.aggregate import COMPLETION, PROMPT, Aggregator, Partial
 from jusage.fmt import format_int, format_usd, render_table
-from jusage.reports import Tally, _Acc, project_matches, short_model
+from jusage.reports import Tally, _Acc, project_matches
+from jusage.tables import short_model
 
 __all__ = [
     "BLOCK_SECONDS",

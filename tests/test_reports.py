@@ -15,13 +15,12 @@ from jusage.reports import (
     period_key,
     period_report,
     project_matches,
-    render_report,
     report_to_json,
     session_report,
-    short_model,
     summary_dims,
     summary_report,
 )
+from jusage.tables import render_report, short_model
 
 PRICER = Pricer({"m-a": Rates(1_000_000, 2_000_000, 100_000, 1_250_000, 2_000_000)})
 COSTER = make_coster(PRICER, "calculate")

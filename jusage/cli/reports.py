@@ -173,7 +173,8 @@ def _width() -> int:
 
 def _emit(report: Report, as_json: bool, mode: str, breakdown: bool = False) -> None:
     from jusage.fmt import use_color
-    from jusage.reports import render_report, report_to_json, unpriced_warning
+    from jusage.reports import report_to_json
+    from jusage.tables import render_report, unpriced_warning
 
     warning = unpriced_warning(report.unpriced_models, mode)  # type: ignore[arg-type]
     if warning:
@@ -424,7 +425,7 @@ def blocks(**opts: Any) -> None:
     if any(b.tally.unpriced for b in shown):
         from jusage.aggregate import UNPRICED
         from jusage.costing import unpriced_models
-        from jusage.reports import unpriced_warning
+        from jusage.tables import unpriced_warning
 
         names = unpriced_models((agg.dim_values(k)[0], c[UNPRICED]) for k, c in partial.groups.items())
         click.echo(unpriced_warning(names, opts["mode"]), err=True)
