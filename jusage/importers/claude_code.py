@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,7 @@ def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
     """Read the new part of one transcript: the best copy of each message in it."""
     path, st, mark = job
     tally = Tally()
-    pending: dict[Any, list[Any]] = {}
+    pending: dict[Any, Entry] = {}
     final = None
     for lines, after in read_new_lines(path, st, mark, tally):
         if lines:
@@ -254,16 +254,22 @@ def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
     return path, final, keys, counts, blob, tally
 
 
-def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) -> None:
+def _collect(lines: list[bytes], pending: dict[Any, Entry], tally: Tally) -> None:
     """Keep, per message, its best copy among ``lines`` (and those met before in the file)."""
     decode = _decode_line
     # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes.
     errors = (msgspec.DecodeError, UnicodeDecodeError)
+    find = pending.get
+    entries = duplicates = skipped = malformed = 0
     for line in lines:
         if b'"usage"' not in line:
             # Not a usage line: a cheap shape check stands in for a full parse.
-            if line and not (line[:1] == b"{" and line.rstrip()[-1:] == b"}") and line.strip():
-                tally.malformed += 1
+            if (
+                not (line.startswith(b"{") and line.endswith(b"}"))
+                and line.strip()
+                and not (line.startswith(b"{") and line.rstrip().endswith(b"}"))
+            ):
+                malformed += 1
             continue
         try:
             rec = decode(line)
@@ -275,13 +281,13 @@ def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) ->
             try:
                 line.decode()
             except UnicodeDecodeError:
-                tally.malformed += 1
+                malformed += 1
                 continue
         msg = rec.message
         if msg is not None:
             entry = rec
             side = rec.isSidechain is True
-            if rec.type in ("user", "summary", "system"):
+            if rec.type in _NOT_USAGE:
                 continue
         else:
             # A progress line wrapping a subagent's assistant line; anything else without
@@ -295,7 +301,7 @@ def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) ->
                 continue
             side = True
         if msg.model == "<synthetic>":
-            tally.skipped += 1
+            skipped += 1
             continue
         usage = msg.usage
         total = (
@@ -304,18 +310,29 @@ def _collect(lines: list[bytes], pending: dict[Any, list[Any]], tally: Tally) ->
             + (usage.cache_creation_input_tokens or 0)
             + (usage.cache_read_input_tokens or 0)
         )
-        tally.entries += 1
+        entries += 1
         mid = msg.id
         key = (mid, entry.requestId) if mid else ("uuid", entry.uuid or line)
-        found = pending.get(key)
+        found = find(key)
         if found is not None:
-            tally.duplicates += 1
+            duplicates += 1
             if not ((found[1] and not side) or (found[1] == side and total > found[0])):
                 continue
-        pending[key] = [total, side, rec, entry]
+        pending[key] = (total, side, rec, entry)
+    tally.entries += entries
+    tally.duplicates += duplicates
+    tally.skipped += skipped
+    tally.malformed += malformed
 
 
-def _collect_general(line: bytes, pending: dict[Any, list[Any]], tally: Tally) -> None:
+_NOT_USAGE = ("user", "summary", "system")
+
+Entry = tuple[Any, bool, Any, Any]
+"""A message's best copy so far: its token total, whether it is a sidechain copy, the line
+(decoded or parsed) and the entry in it that carries the message."""
+
+
+def _collect_general(line: bytes, pending: dict[Any, Entry], tally: Tally) -> None:
     """The same rules as :func:`_collect` for a line of any shape, parsed in full."""
     try:
         obj = orjson.loads(line)
@@ -336,7 +353,7 @@ def _collect_general(line: bytes, pending: dict[Any, list[Any]], tally: Tally) -
         msg = entry["message"]
         usage = msg["usage"]
         side = True
-    if type(usage) is not dict or obj.get("type") in ("user", "summary", "system"):
+    if type(usage) is not dict or obj.get("type") in _NOT_USAGE:
         return
     if msg.get("model") == "<synthetic>":
         tally.skipped += 1
@@ -362,7 +379,7 @@ def _collect_general(line: bytes, pending: dict[Any, list[Any]], tally: Tally) -
         tally.duplicates += 1
         if not ((found[1] and not side) or (found[1] == side and total > found[0])):
             return
-    pending[key] = [total, side, obj, entry]
+    pending[key] = (total, side, obj, entry)
 
 
 def _progress_entry(obj: Any) -> dict[str, Any] | None:
@@ -418,12 +435,21 @@ def _record(obj: Any, entry: Any) -> Record:
     )
 
 
-def _winners(pending: dict[Any, list[Any]], tally: Tally) -> tuple[bytes, bytes, bytes]:
+# An event line, written directly (byte for byte what orjson makes of the same dict).
+_EVENT = (
+    b'{"ts":%d,"date":"%s"%s,"prompt":%d,"completion":%d,"cached":%d%s%s,"total":%d,"calls":1,'
+    b'"id":"' + ID_PREFIX.encode() + b'%016x","source":"' + SOURCE.encode() + b'",'
+    b'"provider":"anthropic"%s%s}'
+)
+
+
+def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, bytes]:
     """The events of a file's best copies: packed keys, packed counts and joined lines."""
     dumps = orjson.dumps
     keys = array("Q")
     counts = array("q")
     lines: list[bytes] = []
+    labels: dict[tuple[Any, Any, Any], bytes] = {}
     for key_parts, (_, side, obj, entry) in pending.items():
         inp, outp, cw, cr, e5, e1, stamp, project, session, model, cost = _record(obj, entry)
         if (
@@ -446,33 +472,51 @@ def _winners(pending: dict[Any, list[Any]], tally: Tally) -> tuple[bytes, bytes,
         a, b = key_parts
         key = key_of(str(a), b if type(b) is str else "") if a != "uuid" else key_of("uuid", str(b))
         prompt = inp + cw + cr
-        line: dict[str, Any] = {"ts": ts, "date": local_day(ts)}
-        if project and type(project) is str:
-            line["project"] = project
-        if session and type(session) is str:
-            line["session"] = session
-        if model and type(model) is str:
-            line["model"] = model
-        line["prompt"] = prompt
-        line["completion"] = outp
-        line["cached"] = cr
-        if cw:
-            line["cache_write"] = cw
-        if cw1h:
-            line["cache_write_1h"] = cw1h
-        line["total"] = prompt + outp
-        line["calls"] = 1
-        line["id"] = f"{ID_PREFIX}{key:016x}"
-        line["source"] = SOURCE
-        line["provider"] = "anthropic"
-        if side:
-            line["role"] = "subagent"
-        if type(cost) in (int, float) and 0 <= cost < float("inf"):
-            line["cost_usd"] = float(cost)
+        label = labels.get((project, session, model))
+        if label is None:
+            parts: dict[str, Any] = {}
+            if project and type(project) is str:
+                parts["project"] = project
+            if session and type(session) is str:
+                parts["session"] = session
+            if model and type(model) is str:
+                parts["model"] = model
+            label = b"," + dumps(parts)[1:-1] if parts else b""
+            labels[(project, session, model)] = label
+        lines.append(
+            _EVENT
+            % (
+                ts,
+                _day_bytes(ts),
+                label,
+                prompt,
+                outp,
+                cr,
+                b',"cache_write":%d' % cw if cw else b"",
+                b',"cache_write_1h":%d' % cw1h if cw1h else b"",
+                prompt + outp,
+                key,
+                b',"role":"subagent"' if side else b"",
+                b',"cost_usd":' + dumps(float(cost))
+                if type(cost) in (int, float) and 0 <= cost < float("inf")
+                else b"",
+            )
+        )
         keys.append(key)
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
-        lines.append(dumps(line))
     return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
+
+
+_days: dict[int, bytes] = {}
+
+
+def _day_bytes(ts: int) -> bytes:
+    """:func:`~jusage.importers.common.local_day` as bytes (cached per quarter hour)."""
+    q = ts // 900
+    day = _days.get(q)
+    if day is None:
+        day = _days[q] = local_day(ts).encode()
+    return day
 
 
 def _settle(
@@ -487,41 +531,37 @@ def _settle(
     keys.frombytes(packed_keys)
     values = array("q")
     values.frombytes(packed_counts)
-    get = state.get
-    put = state.put
-    fresh: list[int] = []
+    flat = iter(values.tolist())
+    rows: Iterator[Counts] = zip(flat, flat, flat, flat, flat, flat, strict=True)
+    get = state.getter()
+    put = state.setter()
+    stale: list[int] = []  # positions of lines not to write as they are
     fixes: list[bytes] = []
     lines: list[bytes] | None = None
-    for i, key in enumerate(keys):
-        j = 6 * i
-        counts: Counts = (
-            values[j],
-            values[j + 1],
-            values[j + 2],
-            values[j + 3],
-            values[j + 4],
-            values[j + 5],
-        )
+    for i, (key, counts) in enumerate(zip(keys, rows, strict=True)):
         known = get(key)
         if known is None:
             put(key, counts)
-            fresh.append(i)
-        elif counts[0] + counts[1] > known[0] + known[1]:
+            continue
+        stale.append(i)
+        if counts[0] + counts[1] > known[0] + known[1]:
             if lines is None:
                 lines = blob.split(b"\n")
             fixes.append(_correction(key, counts, known, lines[i], state))
         else:
             tally.duplicates += 1
-    tally.events += len(fresh)
+    fresh = len(keys) - len(stale)
+    tally.events += fresh
     tally.corrections += len(fixes)
-    if len(fresh) == len(keys):
+    if not stale:
         out.append(blob)
     elif fresh:
         if lines is None:
             lines = blob.split(b"\n")
-        out.extend([lines[i] for i in fresh])
+        skip = set(stale)
+        out.extend([line for i, line in enumerate(lines) if i not in skip])
     out.extend(fixes)
-    return len(fresh) + len(fixes)
+    return fresh + len(fixes)
 
 
 def _correction(key: int, counts: Counts, known: Counts, line: bytes, state: ImportState) -> bytes:

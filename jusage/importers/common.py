@@ -142,10 +142,26 @@ def local_day(ts: int) -> str:
 
 
 _days: dict[str, int] = {}
+_minutes: dict[str, int] = {}
 
 
 def iso_to_unix(stamp: Any) -> int | None:
     """Unix seconds (floored) of an ISO 8601 timestamp, or ``None`` when it is not one."""
+    # The usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` of a minute already met: a lookup.
+    if (
+        type(stamp) is str
+        and stamp[-1:] == "Z"
+        and (len(stamp) == 20 or (len(stamp) > 20 and stamp[19] in ".,"))
+    ):
+        base = _minutes.get(stamp[:17])
+        if base is not None:
+            ss = stamp[17:19]
+            if ss.isascii() and ss.isdigit() and int(ss) < 61:
+                return base + int(ss)
+    return _iso_to_unix(stamp)
+
+
+def _iso_to_unix(stamp: Any) -> int | None:
     if not isinstance(stamp, str):
         return None
     # Fast path for the usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z``: one date parse per day.
@@ -165,9 +181,10 @@ def iso_to_unix(stamp: Any) -> int | None:
                 return None
             _days[stamp[:10]] = base
         hh, mm, ss = stamp[11:13], stamp[14:16], stamp[17:19]
-        if hh.isdigit() and mm.isdigit() and ss.isdigit():
+        if (hh + mm + ss).isascii() and hh.isdigit() and mm.isdigit() and ss.isdigit():
             h, m, sec = int(hh), int(mm), int(ss)
             if h < 24 and m < 60 and sec < 61:
+                _minutes[stamp[:17]] = base + h * 3600 + m * 60
                 return base + h * 3600 + m * 60 + sec
     try:
         return int(datetime.fromisoformat(stamp).timestamp() // 1)
@@ -420,7 +437,7 @@ def run_jobs(func: Callable[[J], R], jobs: list[J], total: int, workers: int | N
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ctx.Pool(min(n, len(jobs))) as pool:
-        yield from pool.imap(func, jobs, chunksize=8)
+        yield from pool.imap(func, jobs, chunksize=max(1, min(256, len(jobs) // (16 * n))))
 
 
 def total_bytes(files: Sequence[tuple[str, os.stat_result]], state: ImportState) -> int:

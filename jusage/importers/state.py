@@ -31,7 +31,7 @@ import os
 import struct
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -257,6 +257,16 @@ class ImportState:
         """Remember that the ledger now holds ``counts`` for ``key`` (saved on commit)."""
         self._new[key] = counts
 
+    def getter(self) -> Callable[[int], Counts | None]:
+        """:meth:`get` for a hot loop: a bare dict lookup while nothing was saved before."""
+        if (self._base is None or self._base.n == 0) and not self._delta:
+            return self._new.get
+        return self.get
+
+    def setter(self) -> Callable[[int, Counts], None]:
+        """:meth:`put` for a hot loop."""
+        return self._new.__setitem__
+
     @property
     def new_keys(self) -> dict[int, Counts]:
         """Keys recorded during this run (not yet saved)."""
@@ -312,15 +322,18 @@ class ImportState:
         self._merge()
 
     def _merge(self) -> None:
-        merged: dict[int, Counts] = {}
-        if self._base is not None:
-            merged.update(self._base.items())
-        merged.update(self._delta)
-        merged.update(self._new)
-        keys = sorted(merged)
-        key_arr = array("Q", keys)
-        values = array("q", chain.from_iterable(map(merged.__getitem__, keys)))
-        data = _HEADER.pack(_MAGIC, len(keys)) + key_arr.tobytes() + values.tobytes()
+        if (self._base is None or self._base.n == 0) and not self._delta:
+            items = sorted(self._new.items())  # a first import: nothing to merge with
+        else:
+            merged: dict[int, Counts] = {}
+            if self._base is not None:
+                merged.update(self._base.items())
+            merged.update(self._delta)
+            merged.update(self._new)
+            items = sorted(merged.items())
+        key_arr = array("Q", [key for key, _ in items])
+        values = array("q", chain.from_iterable([counts for _, counts in items]))
+        data = _HEADER.pack(_MAGIC, len(items)) + key_arr.tobytes() + values.tobytes()
         if self._base is not None:
             self._base.close()
         _write_atomic(self.dir / "seen.base", data)
