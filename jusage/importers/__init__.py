@@ -7,11 +7,29 @@ idempotent (event ids are derived from the source, and a seen-state remembers th
 
 from __future__ import annotations
 
-from jusage.importers.claude_code import ImportPathError, default_claude_paths, import_claude_code
-from jusage.importers.codex import default_codex_paths, import_codex
-from jusage.importers.common import ImportSummary, Progress
-from jusage.importers.jcode import default_jcode_paths, import_jcode
-from jusage.importers.state import ImportBusyError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jusage.importers.claude_code import ImportPathError, default_claude_paths, import_claude_code
+    from jusage.importers.codex import default_codex_paths, import_codex
+    from jusage.importers.common import ImportSummary, Progress
+    from jusage.importers.jcode import default_jcode_paths, import_jcode
+    from jusage.importers.state import ImportBusyError
+
+# Imported on first use, so that the hook (Claude Code only) does not load the others.
+_HOMES = {
+    "ImportBusyError": "state",
+    "ImportPathError": "claude_code",
+    "ImportSummary": "common",
+    "Progress": "common",
+    "default_claude_paths": "claude_code",
+    "default_codex_paths": "codex",
+    "default_jcode_paths": "jcode",
+    "import_claude_code": "claude_code",
+    "import_codex": "codex",
+    "import_jcode": "jcode",
+}
 
 __all__ = [
     "ImportBusyError",
@@ -25,3 +43,12 @@ __all__ = [
     "import_codex",
     "import_jcode",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'jusage.importers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"jusage.importers.{home}"), name)
+    globals()[name] = value
+    return value

@@ -42,6 +42,7 @@ from jusage.importers.common import (
     Progress,
     Tally,
     append_lines,
+    by_age,
     catch_up,
     gc_paused,
     iso_to_unix,
@@ -100,6 +101,14 @@ def claude_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
     A path may be a config folder (its ``projects/`` is searched), any folder (searched
     recursively) or one ``.jsonl`` file. Raises :class:`ImportPathError` for a missing path.
     """
+    found, singles = _candidates(paths)
+    return by_age(found) + singles
+
+
+def _candidates(
+    paths: Sequence[Path],
+) -> tuple[list[tuple[str, os.stat_result]], list[tuple[str, os.stat_result]]]:
+    """The transcripts found below folders (in no order) and those named as files (in order)."""
     roots: list[Path] = []
     singles: list[tuple[str, os.stat_result]] = []
     for path in paths:
@@ -112,13 +121,16 @@ def claude_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
             roots.append(path / "projects" if (path / "projects").is_dir() else path)
         else:
             singles.append((str(path.resolve()), st))
-    found = scan_files([r.resolve() for r in roots], "")
+    found = scan_files([r.resolve() for r in roots], "", ordered=False)
+    if not singles:
+        return found, []
     seen = {(st.st_dev, st.st_ino) for _, st in found}
+    unique: list[tuple[str, os.stat_result]] = []
     for path_str, st in singles:
         if (st.st_dev, st.st_ino) not in seen:
-            found.append((path_str, st))
+            unique.append((path_str, st))
             seen.add((st.st_dev, st.st_ino))
-    return found
+    return found, unique
 
 
 def import_claude_code(
@@ -139,13 +151,17 @@ def import_claude_code(
     :class:`ImportPathError` for a path that does not exist and ``OSError`` when the ledger
     cannot be written. Malformed lines are skipped and counted, never fatal.
     """
-    files = claude_files(paths)
+    found, singles = _candidates(paths)
     tally = Tally()
-    tally.files_seen = len(files)
+    tally.files_seen = len(found) + len(singles)
     with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
         catch_up(state, store, ID_PREFIX)
-        jobs = [(path, st, state.files.get(path)) for path, st in files]
-        jobs = [job for job in jobs if _changed(job)]
+        # Compare every file with its mark (a dict of all of them when there are many),
+        # then put only the files to read in order.
+        marks = state.files.snapshot() if len(found) > 256 else state.files
+        changed = [(p, st, marks.get(p)) for p, st in found if _changed(st, marks.get(p))]
+        changed.sort(key=lambda job: (job[1].st_mtime_ns, job[0]))
+        jobs = changed + [(p, st, marks.get(p)) for p, st in singles if _changed(st, marks.get(p))]
         total = total_bytes([(p, st) for p, st, _ in jobs], state)
         done = 0
         out: list[bytes] = []
@@ -170,14 +186,13 @@ def import_claude_code(
     return tally.summary(SOURCE)
 
 
-def _changed(job: tuple[str, os.stat_result, FileMark | None]) -> bool:
-    _, st, mark = job
+def _changed(st: os.stat_result, mark: FileMark | None) -> bool:
     return not (
         mark is not None
-        and mark.dev == st.st_dev
-        and mark.ino == st.st_ino
         and mark.size == st.st_size
         and mark.mtime_ns == st.st_mtime_ns
+        and mark.ino == st.st_ino
+        and mark.dev == st.st_dev
     )
 
 

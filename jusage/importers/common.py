@@ -24,6 +24,7 @@ __all__ = [
     "Tally",
     "add_counts",
     "append_lines",
+    "by_age",
     "catch_up",
     "event_counts",
     "gc_paused",
@@ -212,8 +213,11 @@ def event_counts(value: dict[str, Any]) -> Counts:
 def catch_up(state: ImportState, store: Store, prefix: str) -> int:
     """Feed ledger events with ids ``<prefix><hex>`` written since the state's last save.
 
-    Makes a crashed or lost state harmless: what is in the ledger counts as seen. Returns
-    how many events were taken in.
+    Makes a crashed or lost state harmless: what is in the ledger counts as seen. Events the
+    state already holds are skipped (a crash can leave keys saved but the ledger size not),
+    so reading an event twice never inflates the counts: an original is known once its key
+    is, and a correction (``<prefix><hex>#c<total>``) once the key's total reached
+    ``<total>``. Returns how many events were taken in.
     """
     start, end = state.pending_ledger_range()
     if end <= start:
@@ -244,6 +248,13 @@ def catch_up(state: ImportState, store: Store, prefix: str) -> int:
             if old is None:
                 state.put(key, add)
             else:
+                mark = ident.find("#c", cut + 16)
+                try:
+                    reached = int(ident[mark + 2 :]) if mark >= 0 else None
+                except ValueError:
+                    reached = None
+                if reached is None or old[0] + old[1] >= reached:
+                    continue  # already counted
                 state.put(key, add_counts(old, add))
             taken += 1
     return taken
@@ -288,13 +299,14 @@ def add_counts(old: Counts, add: Counts) -> Counts:
 
 
 def scan_files(
-    roots: Iterable[Path], pattern: str, *, suffix: str = ".jsonl"
+    roots: Iterable[Path], pattern: str, *, suffix: str = ".jsonl", ordered: bool = True
 ) -> list[tuple[str, os.stat_result]]:
     """Every file below ``roots`` whose name matches, with its ``stat``; sorted by mtime.
 
     ``pattern`` is a name prefix (``""`` for any). Files reachable twice (same device and
-    inode) are listed once. Oldest first, so an original transcript is read before the
-    copies that resumed sessions made of it.
+    inode) are listed once. Oldest first (see :func:`by_age`), so an original transcript is
+    read before the copies that resumed sessions made of it; ``ordered=False`` leaves the
+    order to the caller (sorting only the files it will read is cheaper).
     """
     found: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
     stack = [str(r) for r in roots]
@@ -314,7 +326,12 @@ def scan_files(
                         found.setdefault((st.st_dev, st.st_ino), (entry.path, st))
                 except OSError:
                     continue
-    return sorted(found.values(), key=lambda item: (item[1].st_mtime_ns, item[0]))
+    return by_age(found.values()) if ordered else list(found.values())
+
+
+def by_age(files: Iterable[tuple[str, os.stat_result]]) -> list[tuple[str, os.stat_result]]:
+    """``files`` oldest first (by mtime, then path)."""
+    return sorted(files, key=lambda item: (item[1].st_mtime_ns, item[0]))
 
 
 def read_new_lines(

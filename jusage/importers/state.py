@@ -3,17 +3,24 @@
 Layout, under ``<log dir>/import-state/<source>/``:
 
 ``lock``
-    A ``filelock`` held for the whole run, so two imports (or hooks) of the same source
+    An exclusive ``flock`` held for the whole run, so two imports (or hooks) of the same source
     never interleave and never count a message twice.
-``files.json``
-    Per transcript: identity ``(dev, inode)``, bytes consumed, size and mtime, a digest of
-    the first bytes (to notice a file rewritten in place) and per-file parser context.
-``seen.base`` + ``seen.delta``
+``files/<nn>.bin``
+    The file table, in :data:`SHARDS` shards chosen by a CRC of the path: per transcript its
+    identity ``(dev, inode)``, bytes consumed, size and mtime, a digest of the first bytes (to
+    notice a file rewritten in place) and per-file parser context, as msgpack. A shard is
+    read only when a path in it is looked up (a hook touching one transcript reads one or
+    two) and rewritten only when one of its marks changed.
+``ledger.json``
+    How far the ledger had been taken into account (device, inode, size) at the last save.
+``seen.base`` + ``seen.mid`` + ``seen.delta``
     Every message key already in the ledger with the counts recorded for it. ``seen.base``
-    is a sorted, packed array (8-byte keys, then 5 signed 8-byte counts per key) that is
-    memory-mapped and binary-searched, so a run costs O(new entries x log history) rather
-    than O(history) to load. ``seen.delta`` is an append-only file of records written since
-    the last merge; it is folded into the base once it grows past a quarter of it.
+    and ``seen.mid`` are sorted, packed arrays (8-byte keys, then 6 signed 8-byte values per
+    key) that are memory-mapped and binary-searched, so a run costs O(new entries x log
+    history) rather than O(history) to load. ``seen.delta`` is an append-only file of at most
+    :data:`DELTA_RECORDS` records written since; past that it is folded into ``seen.mid``,
+    and ``seen.mid`` into ``seen.base`` once it grows past a quarter of it. Records hold
+    absolute values (never increments), so reading one twice is harmless.
 
 The ledger is the source of truth and this state a cache of it: event ids are derived from
 the same 8-byte key (``<prefix><16 hex digits>``), and the state remembers the ledger size
@@ -29,21 +36,30 @@ import hashlib
 import mmap
 import os
 import struct
+import time
+import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
-from filelock import FileLock, Timeout
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "COUNTS",
+    "DELTA_RECORDS",
+    "SHARDS",
     "Counts",
     "FileMark",
+    "FileTable",
     "ImportBusyError",
     "ImportState",
     "key_of",
@@ -54,6 +70,12 @@ COUNTS = 6
 
 Counts = tuple[int, int, int, int, int, int]
 """What the ledger holds for one message key: its summed counts and the first event's ts."""
+
+SHARDS = 64
+"""Shards of the file table."""
+
+DELTA_RECORDS = 4096
+"""Records ``seen.delta`` may hold before they are folded into the sorted ``seen.mid``."""
 
 _MAGIC = b"JUSEEN01"
 _HEADER = struct.Struct("<8sQ")
@@ -67,6 +89,62 @@ _blake2b = hashlib.blake2b
 
 class ImportBusyError(RuntimeError):
     """Another import of the same source holds the lock and did not finish in time."""
+
+
+class _Lock:
+    """An exclusive lock on a file, between processes (and between descriptors of one).
+
+    A bare ``flock`` rather than the ``filelock`` package: importing that costs a hook more
+    than the rest of its start-up (``filelock`` uses the same ``flock`` on Unix, so the two
+    exclude each other). Windows falls back to ``filelock``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+        self._other: Any = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds (``-1``: for ever); False when it did not come."""
+        if fcntl is None:  # pragma: no cover - Windows
+            from filelock import FileLock, Timeout
+
+            self._other = FileLock(str(self.path))
+            try:
+                self._other.acquire(timeout=timeout)
+            except Timeout:
+                return False
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            if timeout < 0:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            os.close(fd)
+                            return False
+                        time.sleep(min(0.01, left))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._other is not None:  # pragma: no cover - Windows
+            self._other.release()
+            self._other = None
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = -1
 
 
 def key_of(*parts: str) -> int:
@@ -84,8 +162,7 @@ def head_digest(data: bytes) -> str:
     return hashlib.blake2b(data[:HEAD_BYTES], digest_size=8).hexdigest()
 
 
-@dataclass
-class FileMark:
+class FileMark(msgspec.Struct, array_like=True):
     """How far a transcript was read, and how to recognise it next time."""
 
     dev: int
@@ -94,22 +171,82 @@ class FileMark:
     size: int
     mtime_ns: int
     head: str
-    context: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = {}
 
-    def to_json(self) -> list[Any]:
-        return [self.dev, self.ino, self.offset, self.size, self.mtime_ns, self.head, self.context]
 
-    @classmethod
-    def from_json(cls, raw: Any) -> FileMark | None:
+_encode_shard = msgspec.msgpack.Encoder().encode
+_decode_shard = msgspec.msgpack.Decoder(dict[str, FileMark]).decode
+
+
+def shard_of(path: str) -> int:
+    """The shard of the file table that holds ``path``."""
+    return zlib.crc32(path.encode("utf-8", "surrogatepass")) % SHARDS
+
+
+class FileTable:
+    """The marks of the files an importer has read, loaded and saved a shard at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._shards: dict[int, dict[str, FileMark]] = {}
+        self._dirty: set[int] = set()
+
+    def _shard(self, index: int) -> dict[str, FileMark]:
+        found = self._shards.get(index)
+        if found is None:
+            try:
+                found = _decode_shard((self.folder / f"{index:02d}.bin").read_bytes())
+            except (FileNotFoundError, msgspec.DecodeError):
+                found = {}  # a lost shard only means its files are read again
+            self._shards[index] = found
+        return found
+
+    def get(self, path: str) -> FileMark | None:
+        """The mark of ``path``, or ``None`` when it was never read."""
+        return self._shard(shard_of(path)).get(path)
+
+    def __setitem__(self, path: str, mark: FileMark) -> None:
+        index = shard_of(path)
+        self._shard(index)[path] = mark
+        self._dirty.add(index)
+
+    def snapshot(self) -> dict[str, FileMark]:
+        """Every mark in one dict (this reads every shard; later changes are not in it)."""
+        merged: dict[str, FileMark] = {}
+        for index in range(SHARDS):
+            merged.update(self._shard(index))
+        return merged
+
+    def values(self) -> Iterator[FileMark]:
+        """Every mark (this reads every shard)."""
+        for index in range(SHARDS):
+            yield from self._shard(index).values()
+
+    def exists(self) -> bool:
+        """Whether any shard was ever saved."""
         try:
-            dev, ino, offset, size, mtime_ns, head, context = raw
-            return cls(int(dev), int(ino), int(offset), int(size), int(mtime_ns), str(head), dict(context))
-        except (TypeError, ValueError):
-            return None
+            with os.scandir(self.folder) as it:
+                return any(entry.name.endswith(".bin") for entry in it)
+        except FileNotFoundError:
+            return False
+
+    def adopt(self, marks: dict[str, FileMark]) -> None:
+        """Take over marks from an older layout (all saved on the next :meth:`save`)."""
+        for path, mark in marks.items():
+            self[path] = mark
+
+    def save(self) -> None:
+        """Write the shards that changed (each atomically)."""
+        if not self._dirty:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for index in sorted(self._dirty):
+            _write_atomic(self.folder / f"{index:02d}.bin", _encode_shard(self._shards[index]))
+        self._dirty.clear()
 
 
 class _SeenBase:
-    """The sorted, memory-mapped part of the seen-keys table."""
+    """A sorted, memory-mapped part of the seen-keys table."""
 
     def __init__(self, path: Path) -> None:
         self.n = 0
@@ -150,20 +287,9 @@ class _SeenBase:
     def items(self) -> Iterator[tuple[int, Counts]]:
         if self.keys is None or self.values is None:
             return
-        values = self.values.tolist()
-        for i, key in enumerate(self.keys.tolist()):
-            j = i * COUNTS
-            yield (
-                key,
-                (
-                    values[j],
-                    values[j + 1],
-                    values[j + 2],
-                    values[j + 3],
-                    values[j + 4],
-                    values[j + 5],
-                ),
-            )
+        flat = iter(self.values.tolist())
+        rows: Iterator[Counts] = zip(flat, flat, flat, flat, flat, flat, strict=True)
+        yield from zip(self.keys.tolist(), rows, strict=True)
 
     def close(self) -> None:
         self.keys = self.values = None
@@ -173,11 +299,19 @@ class _SeenBase:
             self._mm = None
 
 
+def _packed(items: list[tuple[int, Counts]]) -> bytes:
+    """``items`` (sorted by key) in the layout :class:`_SeenBase` reads."""
+    keys = array("Q", [key for key, _ in items])
+    values = array("q", chain.from_iterable([counts for _, counts in items]))
+    return _HEADER.pack(_MAGIC, len(items)) + keys.tobytes() + values.tobytes()
+
+
 class ImportState:
     """The state of one importer (``source``) next to one ledger; use as a context manager.
 
     Entering takes the source's lock (waiting up to ``timeout`` seconds, ``-1`` for ever,
-    then raising :class:`ImportBusyError`) and loads the file table; :meth:`commit` saves.
+    then raising :class:`ImportBusyError`); the file table is read a shard at a time as paths
+    are looked up in :attr:`files`; :meth:`commit` saves.
     """
 
     def __init__(self, log_path: Path, source: str, *, timeout: float = -1) -> None:
@@ -185,23 +319,23 @@ class ImportState:
         self.log_path = log_path
         self.source = source
         self.timeout = timeout
-        self.files: dict[str, FileMark] = {}
+        self.files = FileTable(self.dir / "files")
         self.ledger: dict[str, int] = {}
-        self._lock: FileLock | None = None
+        self._lock: _Lock | None = None
         self._base: _SeenBase | None = None
+        self._mid: _SeenBase | None = None
         self._delta: dict[int, Counts] = {}
         self._delta_records = 0
         self._new: dict[int, Counts] = {}
+        self._legacy = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> ImportState:
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.dir / "lock"))
-        try:
-            self._lock.acquire(timeout=self.timeout)
-        except Timeout:
-            raise ImportBusyError(f"another {self.source} import is running") from None
+        self._lock = _Lock(self.dir / "lock")
+        if not self._lock.acquire(self.timeout):
+            raise ImportBusyError(f"another {self.source} import is running")
         try:
             self._load()
         except BaseException:
@@ -210,27 +344,23 @@ class ImportState:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._base is not None:
-            self._base.close()
+        for part in (self._base, self._mid):
+            if part is not None:
+                part.close()
         if self._lock is not None:
             self._lock.release()
 
     def _load(self) -> None:
         try:
-            raw = orjson.loads((self.dir / "files.json").read_bytes())
+            ledger = orjson.loads((self.dir / "ledger.json").read_bytes())
         except (FileNotFoundError, orjson.JSONDecodeError):
-            raw = {}
-        if not isinstance(raw, dict):
-            raw = {}
-        files = raw.get("files", {})
-        if isinstance(files, dict):
-            for path, value in files.items():
-                mark = FileMark.from_json(value)
-                if mark is not None:
-                    self.files[path] = mark
-        ledger = raw.get("ledger", {})
+            ledger = {}
         self.ledger = ledger if isinstance(ledger, dict) else {}
+        has_files = self.files.exists()
+        if not has_files:
+            has_files = self._load_legacy()
         self._base = _SeenBase(self.dir / "seen.base")
+        self._mid = _SeenBase(self.dir / "seen.mid")
         try:
             data = (self.dir / "seen.delta").read_bytes()
         except FileNotFoundError:
@@ -239,8 +369,34 @@ class ImportState:
         for key, *counts in _RECORD.iter_unpack(data[:usable]):
             self._delta[key] = (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
         self._delta_records = usable // _RECORD.size
-        if not files and self._base.n == 0 and not self._delta:
+        if not has_files and self._base.n == 0 and self._mid.n == 0 and not self._delta:
             self.ledger = {}  # no state at all: rebuild it from the whole ledger
+
+    def _load_legacy(self) -> bool:
+        """Read the single ``files.json`` of earlier versions; True when there was one."""
+        try:
+            raw = orjson.loads((self.dir / "files.json").read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return False
+        if not isinstance(raw, dict):
+            return False
+        marks: dict[str, FileMark] = {}
+        files = raw.get("files", {})
+        if isinstance(files, dict):
+            for path, value in files.items():
+                try:
+                    dev, ino, offset, size, mtime_ns, head, context = value
+                    marks[path] = FileMark(
+                        int(dev), int(ino), int(offset), int(size), int(mtime_ns), str(head), dict(context)
+                    )
+                except (TypeError, ValueError):
+                    continue
+        self.files.adopt(marks)
+        ledger = raw.get("ledger", {})
+        if not self.ledger and isinstance(ledger, dict):
+            self.ledger = ledger
+        self._legacy = True
+        return bool(marks)
 
     # -- seen keys ---------------------------------------------------------------------------
 
@@ -249,6 +405,8 @@ class ImportState:
         found = self._new.get(key)
         if found is None:
             found = self._delta.get(key)
+        if found is None and self._mid is not None:
+            found = self._mid.get(key)
         if found is None and self._base is not None:
             found = self._base.get(key)
         return found
@@ -259,7 +417,7 @@ class ImportState:
 
     def getter(self) -> Callable[[int], Counts | None]:
         """:meth:`get` for a hot loop: a bare dict lookup while nothing was saved before."""
-        if (self._base is None or self._base.n == 0) and not self._delta:
+        if not self._delta and all(part is None or part.n == 0 for part in (self._base, self._mid)):
             return self._new.get
         return self.get
 
@@ -292,54 +450,70 @@ class ImportState:
     # -- saving ------------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Save the file table and the keys recorded in this run (atomically, in order)."""
+        """Save the keys recorded in this run, the changed file marks, then the ledger size.
+
+        Each file is replaced atomically, in that order: a crash in between leaves marks
+        older than the keys (files read again, their messages found as duplicates) and a
+        ledger size older than both (its events taken in again by a catch-up that skips what
+        it already knows).
+        """
         self._save_keys()
+        self.files.save()
         try:
             st = self.log_path.stat()
             self.ledger = {"dev": st.st_dev, "ino": st.st_ino, "offset": st.st_size}
         except FileNotFoundError:
             self.ledger = {}
-        payload = {
-            "version": 1,
-            "files": {path: mark.to_json() for path, mark in self.files.items()},
-            "ledger": self.ledger,
-        }
-        _write_atomic(self.dir / "files.json", orjson.dumps(payload))
+        _write_atomic(self.dir / "ledger.json", orjson.dumps(self.ledger))
+        if self._legacy:
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / "files.json").unlink()
+            self._legacy = False
 
     def _save_keys(self) -> None:
         if not self._new:
             return
-        base_n = self._base.n if self._base is not None else 0
         records = self._delta_records + len(self._new)
-        if records <= max(4096, base_n // 4):
+        if records <= DELTA_RECORDS:
             data = b"".join(_RECORD.pack(k, *v) for k, v in self._new.items())
             with (self.dir / "seen.delta").open("ab") as fh:
                 fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
             self._delta.update(self._new)
             self._delta_records = records
             self._new = {}
             return
-        self._merge()
+        self._fold()
 
-    def _merge(self) -> None:
-        if (self._base is None or self._base.n == 0) and not self._delta:
-            items = sorted(self._new.items())  # a first import: nothing to merge with
+    def _fold(self) -> None:
+        """Fold the delta and this run's keys into ``seen.mid``, or everything into the base."""
+        base_n = self._base.n if self._base is not None else 0
+        mid_n = self._mid.n if self._mid is not None else 0
+        fresh = {**self._delta, **self._new}
+        into_base = mid_n + len(fresh) > max(DELTA_RECORDS, base_n // 4)
+        if into_base and base_n == 0 and mid_n == 0:
+            items = sorted(fresh.items())  # a first import: nothing to merge with
         else:
             merged: dict[int, Counts] = {}
-            if self._base is not None:
+            if into_base and self._base is not None:
                 merged.update(self._base.items())
-            merged.update(self._delta)
-            merged.update(self._new)
+            if self._mid is not None:
+                merged.update(self._mid.items())
+            merged.update(fresh)
             items = sorted(merged.items())
-        key_arr = array("Q", [key for key, _ in items])
-        values = array("q", chain.from_iterable([counts for _, counts in items]))
-        data = _HEADER.pack(_MAGIC, len(items)) + key_arr.tobytes() + values.tobytes()
-        if self._base is not None:
-            self._base.close()
-        _write_atomic(self.dir / "seen.base", data)
-        # Delta records are all in the base now; an empty delta is the next starting point.
+        for part in (self._base, self._mid):
+            if part is not None:
+                part.close()
+        if into_base:
+            _write_atomic(self.dir / "seen.base", _packed(items))
+            _write_atomic(self.dir / "seen.mid", b"")
+        else:
+            _write_atomic(self.dir / "seen.mid", _packed(items))
+        # Every delta record is in the files above now; an empty delta is the next start.
         _write_atomic(self.dir / "seen.delta", b"")
         self._base = _SeenBase(self.dir / "seen.base")
+        self._mid = _SeenBase(self.dir / "seen.mid")
         self._delta = {}
         self._delta_records = 0
         self._new = {}
