@@ -7,14 +7,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jusage.events import Event
-from jusage.importers import ImportPathError, default_claude_paths, import_claude_code
+from jusage.importers import ImportPathError, claude_code, default_claude_paths, import_claude_code
 from jusage.importers import common as importer_common
+from jusage.importers import state as state_module
 from jusage.importers.state import ImportState
 from jusage.store import Store
 
@@ -464,3 +466,129 @@ def test_the_fixture_tree_has_every_message_once(store: Store) -> None:
     import_claude_code(store, [FIXTURES])
     ids = [e["id"] for e in events(store)]
     assert len(ids) == len(set(ids)) > 50
+
+
+# -- state layout and fast paths -----------------------------------------------------------
+
+
+def test_the_fast_decoder_and_the_full_parse_give_the_same_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines of every shape import byte for byte the same through msgspec as through orjson."""
+    odd = line("m_odd", cr=7)
+    odd["message"]["usage"]["cache_creation_input_tokens"] = None
+    strings = line("m_str")
+    strings["message"]["usage"]["output_tokens"] = "5"
+    tree = tmp_path / "tree" / "projects" / "-p"
+    shutil.copytree(FIXTURES, tree.parent, dirs_exist_ok=True)
+    write(tree / "odd.jsonl", odd, strings, line("m_x", side=True), line("m_x"), b'{"usage":1}', b"[1]")
+    fast = Store(tmp_path / "fast" / "events.jsonl")
+    fast_summary = import_claude_code(fast, [tree.parent])
+
+    def refuse(raw: bytes) -> Any:
+        raise msgspec.DecodeError("forced")
+
+    monkeypatch.setattr(claude_code, "_decode_line", refuse)
+    full = Store(tmp_path / "full" / "events.jsonl")
+    full_summary = import_claude_code(full, [tree.parent])
+    assert fast.path.read_bytes() == full.path.read_bytes()
+    assert fast_summary == full_summary
+
+
+def test_invalid_utf8_in_a_skipped_field_is_malformed(store: Store, projects: Path) -> None:
+    """msgspec skips the content unchecked; the line is still refused like orjson refuses it."""
+    raw = orjson.dumps(line("m1")).replace(b'"role":"assistant"', b'"role":"assist\xffant"')
+    write(projects / "a.jsonl", raw, line("m2"))
+    summary = import_claude_code(store, [projects])
+    assert (summary.events_added, summary.malformed) == (1, 1)
+
+
+def test_a_run_rewrites_only_the_shards_of_changed_files(store: Store, projects: Path) -> None:
+    """The file table is sharded; appending to one transcript rewrites one shard."""
+    for i in range(40):
+        write(projects / f"s{i}.jsonl", line(f"m{i}"))
+    import_claude_code(store, [projects])
+    folder = store.path.parent / "import-state" / "claude-code" / "files"
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    write(projects / "s7.jsonl", line("m_new"), mode="ab")
+    summary = import_claude_code(store, [projects])
+    after = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    changed = [name for name in after if after[name] != before.get(name)]
+    assert summary.events_added == 1 and len(before) > 1
+    assert changed == [f"{state_module.shard_of(str((projects / 's7.jsonl').resolve())):02d}.bin"]
+
+
+def test_the_hook_path_reads_only_the_shards_it_needs(store: Store, projects: Path) -> None:
+    """Importing one transcript looks up one shard of the file table, not all of them."""
+    for i in range(40):
+        write(projects / f"s{i}.jsonl", line(f"m{i}"))
+    import_claude_code(store, [projects])
+    write(projects / "s3.jsonl", line("m_new"), mode="ab")
+    loaded: list[int] = []
+    real = state_module.FileTable._shard
+
+    def spy(self: state_module.FileTable, index: int) -> Any:
+        loaded.append(index)
+        return real(self, index)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(state_module.FileTable, "_shard", spy)
+        summary = import_claude_code(store, [projects / "s3.jsonl"])
+    assert summary.events_added == 1 and len(set(loaded)) == 1
+
+
+def test_keys_fold_into_sorted_files_and_stay_exactly_once(
+    store: Store, projects: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a tiny delta, runs fold keys into seen.mid and seen.base; nothing counts twice."""
+    monkeypatch.setattr(state_module, "DELTA_RECORDS", 3)
+    path = projects / "a.jsonl"
+    for run in range(8):
+        write(path, *(line(f"m{run}-{i}", out=5) for i in range(run % 3 + 1)), mode="ab")
+        import_claude_code(store, [projects])
+    write(path, line("m0-0", out=50), mode="ab")  # a grown copy of the very first message
+    summary = import_claude_code(store, [projects])
+    folder = store.path.parent / "import-state" / "claude-code"
+    assert (folder / "seen.base").stat().st_size > 16 and summary.corrections == 1
+    assert import_claude_code(store, [projects]).events_added == 0
+    assert totals(store)["turns"] == sum(run % 3 + 1 for run in range(8))
+    assert totals(store)["completion"] == 5 * (totals(store)["turns"] - 1) + 50
+
+
+def test_a_crash_after_the_keys_are_saved_does_not_inflate_the_state(
+    store: Store, projects: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys saved but not the ledger size: the catch-up skips what it knows, so growth still counts."""
+    path = write(projects / "a.jsonl", line(out=10))
+    import_claude_code(store, [projects])
+    write(path, line(out=20), mode="ab")
+
+    def crash(self: state_module.FileTable) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(state_module.FileTable, "save", crash)
+        with pytest.raises(KeyboardInterrupt):
+            import_claude_code(store, [projects])
+    write(path, line(out=30), mode="ab")
+    summary = import_claude_code(store, [projects])
+    assert summary.corrections == 1 and totals(store)["completion"] == 30
+
+
+def test_a_state_of_the_single_file_layout_is_taken_over(store: Store, projects: Path) -> None:
+    """An older files.json is read, then replaced by the shards; nothing is read again."""
+    write(projects / "a.jsonl", line("m1"))
+    import_claude_code(store, [projects])
+    folder = store.path.parent / "import-state" / "claude-code"
+    with ImportState(store.path, "claude-code") as state:
+        marks = {
+            p: [m.dev, m.ino, m.offset, m.size, m.mtime_ns, m.head, m.context]
+            for p, m in state.files.snapshot().items()
+        }
+        legacy = {"version": 1, "files": marks, "ledger": state.ledger}
+    shutil.rmtree(folder / "files")
+    (folder / "ledger.json").unlink()
+    (folder / "files.json").write_bytes(orjson.dumps(legacy))
+    summary = import_claude_code(store, [projects])
+    assert (summary.files_read, summary.events_added) == (0, 0)
+    assert not (folder / "files.json").exists() and any((folder / "files").iterdir())
