@@ -157,7 +157,7 @@ class Aggregator:
         self.bucket = bucket
         self.coster = coster
         self._keyer: Callable[[Any], Any] = attrgetter(*dims) if dims else (lambda _e: ())
-        self._decode = row_decoder(dims)
+        self._decoder = row_decoder(dims)
         self._day = day_fn(tz)
         self._days: dict[int, Any] = {}
         self._utc_day = day_fn(_utc())
@@ -249,7 +249,7 @@ class Aggregator:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for rows in read_rows(path, stats, start, end, decode=self._decode):
+            for rows in read_rows(path, stats, start, end, decoder=self._decoder):
                 self.accumulate(partial, rows)
         finally:
             if collecting:
@@ -276,7 +276,7 @@ _READ_FIELDS = (
 
 
 @functools.cache
-def row_decoder(dims: tuple[str, ...]) -> Callable[[bytes], Any]:
+def row_decoder(dims: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
     """A msgspec decoder for just the fields an aggregation by ``dims`` reads.
 
     Decoding only what is read (with the same types and constraints as
@@ -288,7 +288,7 @@ def row_decoder(dims: tuple[str, ...]) -> Callable[[bytes], Any]:
     wanted = set(_READ_FIELDS) | set(dims)
     fields = [(f.name, f.type, f.default) for f in msgspec.structs.fields(EventRow) if f.name in wanted]
     row = msgspec.defstruct("AggregateRow", fields, gc=False)
-    return msgspec.json.Decoder(row).decode
+    return msgspec.json.Decoder(row)
 
 
 def _utc() -> tzinfo:

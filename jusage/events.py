@@ -16,6 +16,7 @@ import orjson
 
 __all__ = [
     "COUNT_FIELDS",
+    "ROW_DECODER",
     "TEXT_FIELDS",
     "Event",
     "EventError",
@@ -245,7 +246,10 @@ class EventRow(msgspec.Struct, gc=False):
     cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
 
 
-decode_row = msgspec.json.Decoder(EventRow).decode
+ROW_DECODER = msgspec.json.Decoder(EventRow)
+"""The msgspec decoder of whole :class:`EventRow` lines."""
+
+decode_row = ROW_DECODER.decode
 """Decode one JSON line into an :class:`EventRow`; raises ``msgspec.DecodeError``."""
 
 

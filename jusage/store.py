@@ -25,14 +25,14 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
-from jusage.events import Event, EventError, decode_row
+from jusage.events import ROW_DECODER, Event, EventError
 
 try:
     import fcntl
@@ -45,6 +45,7 @@ __all__ = [
     "default_log_path",
     "jusage_home",
     "last_line_end",
+    "read_blocks",
     "read_lines",
     "read_rows",
     "record_event",
@@ -122,11 +123,12 @@ def jusage_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(env["JUSAGE_HOME"]).expanduser() if env.get("JUSAGE_HOME") else Path.home() / ".jusage"
 
 
-def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
-    """Stream the lines of ``[start, end)`` in batches of a few megabytes, newlines removed.
+def read_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Stream ``[start, end)`` in blocks of a few megabytes that hold whole lines.
 
-    Blank lines are included (callers skip them). A last line without its newline (a torn
-    write, or a writer still busy) is yielded too. A missing file yields nothing.
+    Each block is a run of lines without its final newline. A last line without its newline
+    (a torn write, or a writer still busy) comes as a block of its own. A missing file
+    yields nothing.
     """
     try:
         fh = path.open("rb")
@@ -149,9 +151,34 @@ def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[l
                 tail = block
                 continue
             tail = block[cut + 1 :]
-            yield block[:cut].split(b"\n")
+            yield block[:cut]
         if tail:
-            yield [tail]
+            yield tail
+
+
+def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
+    """The lines of :func:`read_blocks`, newlines removed; blank lines included."""
+    for block in read_blocks(path, start, end):
+        yield block.split(b"\n")
+
+
+def _one_object_per_line(block: bytes, values: int) -> bool:
+    """Whether ``values`` decoded from ``block`` by ``decode_lines`` are its lines one for one.
+
+    ``decode_lines`` reads whitespace-separated JSON values, so on its own it would accept two
+    objects on one line, or one object spread over two. If every line starts with ``{`` and
+    ends with ``}``, no value can continue past a line end (after a ``}`` JSON allows only
+    ``,``, ``}`` or ``]``, never the ``{`` that starts the next line, and a string cannot hold
+    a raw newline); then as many values as lines means exactly one per line.
+    """
+    lines = block.count(b"\n") + 1
+    return (
+        values == lines
+        and block[:1] == b"{"
+        and block[-1:] == b"}"
+        and block.count(b"\n{") == lines - 1
+        and block.count(b"}\n") == lines - 1
+    )
 
 
 def read_rows(
@@ -160,30 +187,36 @@ def read_rows(
     start: int = 0,
     end: int | None = None,
     *,
-    decode: Callable[[bytes], T],
+    decoder: msgspec.json.Decoder[T],
 ) -> Iterator[list[T]]:
     """Stream the typed rows of the lines in ``[start, end)``, in batches.
 
-    ``decode`` is a msgspec decoder (e.g. :data:`~jusage.events.decode_row`). Lines it
-    rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid UTF-8)
-    are skipped and counted in ``stats.skipped``; blank lines are ignored. Rows still need
-    :func:`jusage.events.validate_counts` (the aggregation checks it inline).
+    ``decoder`` is a msgspec decoder for a struct (e.g. :data:`~jusage.events.ROW_DECODER`).
+    Lines it rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid
+    UTF-8) are skipped and counted in ``stats.skipped``; blank lines are ignored. Rows still
+    need :func:`jusage.events.validate_counts` (the aggregation checks it inline).
     """
-    for lines in read_lines(path, start, end):
-        try:  # the common case: every line decodes (a blank line does not, so it is exact)
-            rows = [decode(line) for line in lines]
+    decode = decoder.decode
+    for block in read_blocks(path, start, end):
+        # The common case, a block of good lines, is decoded in one call; anything unusual
+        # (a bad line, a blank one, CRLF) is decoded line by line, which is exact.
+        try:
+            rows = decoder.decode_lines(block)
+            if _one_object_per_line(block, len(rows)):
+                stats.lines += len(rows)
+                yield rows
+                continue
         except msgspec.DecodeError:
-            rows = []
-            for line in lines:
-                if not line or line.isspace():
-                    continue
-                stats.lines += 1
-                try:
-                    rows.append(decode(line))
-                except msgspec.DecodeError:
-                    stats.skipped += 1
-        else:
-            stats.lines += len(rows)
+            pass
+        rows = []
+        for line in block.split(b"\n"):
+            if not line or line.isspace():
+                continue
+            stats.lines += 1
+            try:
+                rows.append(decode(line))
+            except msgspec.DecodeError:
+                stats.skipped += 1
         yield rows
 
 
@@ -316,7 +349,7 @@ class Store:
         ``ts``) is on or after it.
         """
         self.read_stats = stats = ReadStats()
-        for rows in read_rows(self.path, stats, decode=decode_row):
+        for rows in read_rows(self.path, stats, decoder=ROW_DECODER):
             for row in rows:
                 try:
                     event = Event.from_row(row)

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
 from freezegun import freeze_time
@@ -219,3 +220,35 @@ def test_a_forked_child_does_not_reuse_the_parents_descriptor(log_path: Path) ->
 def _child_records_with(store: Store) -> None:
     assert store._fd == -1  # forgotten at fork
     store.record(Event(ts=7, prompt=7))
+
+
+LINE_PARTS = st.sampled_from(
+    [b'{"ts": 1, "prompt": 2}', b'{"ts": 3}', b"{", b"}", b'"x"}', b'{"ts": 4} {"ts": 5}', b'{"ts":', b"6}",
+     b'{"ts": 7, "a": [1,', b"2]}", b"", b"  ", b"\r", b'{"ts": -1}', b"\xff", b"{}"]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(LINE_PARTS, max_size=3).map(b"".join), max_size=12))
+def test_block_decoding_equals_line_by_line_decoding(lines: list[bytes]) -> None:
+    """The one-call decode of a block never differs from decoding each line on its own."""
+    import tempfile
+
+    from jusage.events import ROW_DECODER, decode_row
+    from jusage.store import ReadStats, read_rows
+
+    expected, bad = [], 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            expected.append(decode_row(line))
+        except msgspec.DecodeError:
+            bad += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.jsonl"
+        path.write_bytes(b"\n".join(lines))
+        stats = ReadStats()
+        got = [row for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+    assert got == expected
+    assert stats.skipped == bad
