@@ -15,6 +15,9 @@ Sections:
            and `jusage stats --json` end to end.
   startup  `jusage --help` and `jusage record ...` wall time (best of 7).
   reports  `jusage daily --json` against `jusage stats --json`, both cold.
+  import   (only with --only import) first `jusage import claude-code` of a generated
+           1,000,000-entry tree (--tree to reuse one) against `ccusage claude daily`, then
+           the re-run after 1,000 appended entries plus `jusage daily --json`.
 """
 
 from __future__ import annotations
@@ -268,6 +271,94 @@ def bench_reports(log: Path, runs: int = 3) -> None:
     row("reports: daily after 1,000 appends", f"{appended:.2f}s")
 
 
+# -- import ------------------------------------------------------------------------------------
+
+CCUSAGE_CANDIDATES = ("/work/ccusage/node_modules/.bin/ccusage",)
+
+
+def find_ccusage() -> str | None:
+    """``$CCUSAGE``, else ``ccusage`` on the PATH, else the copy installed for the comparison."""
+    for found in (os.environ.get("CCUSAGE"), shutil.which("ccusage"), *CCUSAGE_CANDIDATES):
+        if found and Path(found).exists():
+            return found
+    return None
+
+
+def ensure_tree(tree: Path | None, entries: int) -> Path:
+    """A generated Claude Code tree (``<tree>/claude/projects``) with ``entries`` usage lines."""
+    target = tree or Path(tempfile.gettempdir()) / f"jusage-bench-claude-{entries}"
+    if not (target / "claude" / "projects").is_dir():
+        print(f"generating {entries:,} Claude Code usage entries into {target} ...", file=sys.stderr)
+        gen = [sys.executable, str(HERE / "gen_transcripts.py"), "--out", str(target), "--kind", "claude"]
+        subprocess.run([*gen, "--entries", str(entries)], check=True)
+    return target
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, bytes]:
+    """Wall seconds and stdout of one cold run."""
+    began = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, check=True, env=env)
+    return time.perf_counter() - began, out.stdout
+
+
+def bench_import(tree: Path | None, entries: int = 1_000_000) -> None:
+    """First import of a generated Claude Code tree and the re-run after 1,000 appended
+    entries (plus `jusage daily`), each against `ccusage claude daily` on the same tree.
+
+    A reused tree grows by 1,000 entries a run (new message ids each time)."""
+    import orjson
+
+    exe = jusage_exe()
+    tree = ensure_tree(tree, entries)
+    claude = tree / "claude"
+    files = sum(1 for _ in claude.rglob("*.jsonl"))
+    size = sum(p.stat().st_size for p in claude.rglob("*.jsonl")) / 1e9
+    row("import: tree", f"{files:,} files, {size:.2f} GB", str(tree))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "JUSAGE_HOME": str(Path(tmp) / "home"), "JUSAGE_NO_CACHE": "0"}
+        ledger = Path(tmp) / "ledger" / "events.jsonl"
+        ccusage = find_ccusage()
+        cc_wall: float | None = None
+        if ccusage is None:
+            row("import: ccusage claude daily", "ccusage is NOT installed: no comparison", "(set $CCUSAGE)")
+        else:
+            home = Path(tmp) / "empty-home"
+            home.mkdir()
+            cc_env = {**os.environ, "CLAUDE_CONFIG_DIR": str(claude), "HOME": str(home)}
+            cc_cmd = [ccusage, "claude", "daily", "--json", "--offline", "--timezone", "UTC"]
+            cc_wall, _ = timed(cc_cmd, cc_env)
+            row("import: ccusage claude daily --json --offline", f"{cc_wall:.2f}s", "(the yardstick)")
+        cmd = [exe, "import", "claude-code", "--path", str(tree), "--log", str(ledger), "--json"]
+        first, out = timed(cmd, env)
+        summary = orjson.loads(out)
+        row(
+            "import: jusage first import",
+            f"{first:.2f}s",
+            f"{summary['entries']:,} entries, {summary['events_added']:,} events",
+        )
+        if cc_wall is not None:
+            ratio = first / cc_wall
+            row("import: first import / ccusage", f"{ratio:.2f}x", "<= 1x", ratio <= 1.0)
+        daily = [exe, "daily", "--json", "--log", str(ledger)]
+        saving, _ = timed(daily, env)  # as after any earlier report: the checkpoint exists
+        row("import: jusage daily, saving its checkpoint", f"{saving:.2f}s", "(not in the ratio)")
+        gen = [sys.executable, str(HERE / "gen_transcripts.py"), "--out", str(tree), "--kind", "claude"]
+        seed = str(time.time_ns() % 1_000_000_007)  # new message ids on every run
+        subprocess.run([*gen, "--append", "1000", "--seed", seed], check=True, capture_output=True)
+        rerun, out = timed(cmd, env)
+        summary = orjson.loads(out)
+        report, _ = timed(daily, env)
+        row(
+            "import: re-run after 1,000 appended entries",
+            f"{rerun:.2f}s",
+            f"{summary['files_read']} files read, {summary['events_added']} events",
+        )
+        row("import: jusage daily --json after it", f"{report:.2f}s")
+        if cc_wall is not None:
+            ratio = cc_wall / (rerun + report)
+            row("import: ccusage / (re-run + daily)", f"{ratio:.1f}x", ">= 20x", ratio >= 20)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -276,6 +367,8 @@ def main() -> int:
     parser.add_argument("--log", type=Path, default=None, help="an existing log to use instead")
     parser.add_argument("--appends", type=int, default=20_000, help="records per writer in the append test")
     parser.add_argument("--only", default="append,scan,startup,reports", help="comma-separated sections")
+    parser.add_argument("--tree", type=Path, default=None, help="a generated Claude Code tree to import")
+    parser.add_argument("--entries", type=int, default=1_000_000, help="usage entries in a generated tree")
     args = parser.parse_args()
     only = set(args.only.split(","))
     # Checkpoints and import state go to a scratch JUSAGE_HOME, never the user's.
@@ -292,6 +385,8 @@ def main() -> int:
             bench_scan(log)
         if "reports" in only:
             bench_reports(log)
+    if "import" in only:
+        bench_import(args.tree, args.entries)
     width = max(len(r[0]) for r in ROWS)
     fig = max(len(r[1]) for r in ROWS)
     goal = max(len(r[2]) for r in ROWS)
