@@ -299,11 +299,11 @@ class _SeenBase:
             self._mm = None
 
 
-def _packed(items: list[tuple[int, Counts]]) -> bytes:
-    """``items`` (sorted by key) in the layout :class:`_SeenBase` reads."""
-    keys = array("Q", [key for key, _ in items])
-    values = array("q", chain.from_iterable([counts for _, counts in items]))
-    return _HEADER.pack(_MAGIC, len(items)) + keys.tobytes() + values.tobytes()
+def _packed(table: dict[int, Counts]) -> bytes:
+    """``table`` sorted by key, in the layout :class:`_SeenBase` reads."""
+    keys = sorted(table)
+    values = array("q", chain.from_iterable(map(table.__getitem__, keys)))
+    return _HEADER.pack(_MAGIC, len(keys)) + array("Q", keys).tobytes() + values.tobytes()
 
 
 class ImportState:
@@ -425,6 +425,15 @@ class ImportState:
         """:meth:`put` for a hot loop."""
         return self._new.__setitem__
 
+    def only_new(self) -> dict[int, Counts] | None:
+        """The keys of this run when they are all there is (a first import), else ``None``.
+
+        Lets a first import test and record a whole file's keys with set operations.
+        """
+        if not self._delta and all(part is None or part.n == 0 for part in (self._base, self._mid)):
+            return self._new
+        return None
+
     @property
     def new_keys(self) -> dict[int, Counts]:
         """Keys recorded during this run (not yet saved)."""
@@ -490,26 +499,25 @@ class ImportState:
         """Fold the delta and this run's keys into ``seen.mid``, or everything into the base."""
         base_n = self._base.n if self._base is not None else 0
         mid_n = self._mid.n if self._mid is not None else 0
-        fresh = {**self._delta, **self._new}
+        fresh = {**self._delta, **self._new} if self._delta else self._new
         into_base = mid_n + len(fresh) > max(DELTA_RECORDS, base_n // 4)
         if into_base and base_n == 0 and mid_n == 0:
-            items = sorted(fresh.items())  # a first import: nothing to merge with
+            table = fresh  # a first import: nothing to merge with
         else:
-            merged: dict[int, Counts] = {}
+            table = {}
             if into_base and self._base is not None:
-                merged.update(self._base.items())
+                table.update(self._base.items())
             if self._mid is not None:
-                merged.update(self._mid.items())
-            merged.update(fresh)
-            items = sorted(merged.items())
+                table.update(self._mid.items())
+            table.update(fresh)
         for part in (self._base, self._mid):
             if part is not None:
                 part.close()
         if into_base:
-            _write_atomic(self.dir / "seen.base", _packed(items))
+            _write_atomic(self.dir / "seen.base", _packed(table))
             _write_atomic(self.dir / "seen.mid", b"")
         else:
-            _write_atomic(self.dir / "seen.mid", _packed(items))
+            _write_atomic(self.dir / "seen.mid", _packed(table))
         # Every delta record is in the files above now; an empty delta is the next start.
         _write_atomic(self.dir / "seen.delta", b"")
         self._base = _SeenBase(self.dir / "seen.base")
