@@ -28,6 +28,7 @@ Rules (see ``docs/ccusage-differences.md`` for how they compare with ccusage):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,7 +53,7 @@ from jusage.importers.common import (
     scan_files,
     total_bytes,
 )
-from jusage.importers.state import Counts, FileMark, ImportState, key_of
+from jusage.importers.state import Counts, FileMark, ImportState
 from jusage.store import Store
 
 __all__ = [
@@ -465,27 +466,58 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
     counts = array("q")
     lines: list[bytes] = []
     labels: dict[tuple[Any, Any, Any], bytes] = {}
+    blake2b = hashlib.blake2b
+    from_bytes = int.from_bytes
+    bad = 0
     for key_parts, (_, side, obj, entry) in pending.items():
-        inp, outp, cw, cr, e5, e1, stamp, project, session, model, cost = _record(obj, entry)
-        if (
-            not (type(inp) is int and type(outp) is int and type(cw) is int and type(cr) is int)
-            or min(inp, outp, cw, cr) < 0
-        ):
-            tally.malformed += 1
-            tally.entries -= 1
-            continue
-        cw1h = 0
-        if type(e5) is int and type(e1) is int and e5 >= 0 and e1 >= 0:
-            if cw == 0:
-                cw = e5 + e1
-            cw1h = min(e1, cw)
+        if type(entry) is _Line and type(obj) is _Line:
+            # Decoded by msgspec: the counts are ints already; the same checks as below.
+            msg = entry.message
+            assert msg is not None
+            usage = msg.usage
+            inp = usage.input_tokens
+            outp = usage.output_tokens
+            cw = usage.cache_creation_input_tokens or 0
+            cr = usage.cache_read_input_tokens or 0
+            if (inp | outp | cw | cr) < 0:
+                bad += 1
+                continue
+            cw1h = 0
+            split = usage.cache_creation
+            if split is not None:
+                e5 = split.ephemeral_5m_input_tokens or 0
+                e1 = split.ephemeral_1h_input_tokens or 0
+                if e5 >= 0 and e1 >= 0:
+                    if cw == 0:
+                        cw = e5 + e1
+                    cw1h = min(e1, cw)
+            stamp: Any = entry.timestamp or obj.timestamp
+            project: Any = obj.cwd or entry.cwd
+            session: Any = obj.sessionId or entry.sessionId
+            model: Any = msg.model
+            cost: Any = entry.costUSD
+        else:
+            inp, outp, cw, cr, e5, e1, stamp, project, session, model, cost = _record(obj, entry)
+            if (
+                not (type(inp) is int and type(outp) is int and type(cw) is int and type(cr) is int)
+                or min(inp, outp, cw, cr) < 0
+            ):
+                bad += 1
+                continue
+            cw1h = 0
+            if type(e5) is int and type(e1) is int and e5 >= 0 and e1 >= 0:
+                if cw == 0:
+                    cw = e5 + e1
+                cw1h = min(e1, cw)
         ts = iso_to_unix(stamp)
         if ts is None:
-            tally.malformed += 1
-            tally.entries -= 1
+            bad += 1
             continue
+        # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
+        # through, as key_of does when strict UTF-8 fails).
         a, b = key_parts
-        key = key_of(str(a), b if type(b) is str else "") if a != "uuid" else key_of("uuid", str(b))
+        text = f"{a}\0{b if type(b) is str else ''}" if a != "uuid" else f"uuid\0{b}"
+        key = from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
         prompt = inp + cw + cr
         label = labels.get((project, session, model))
         if label is None:
@@ -513,13 +545,18 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                 key,
                 b',"role":"subagent"' if side else b"",
                 b',"cost_usd":' + dumps(float(cost))
-                if type(cost) in (int, float) and 0 <= cost < float("inf")
+                if cost is not None and type(cost) in (int, float) and 0 <= cost < _INF
                 else b"",
             )
         )
         keys.append(key)
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
+    tally.malformed += bad
+    tally.entries -= bad
     return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
+
+
+_INF = float("inf")
 
 
 _days: dict[int, bytes] = {}
