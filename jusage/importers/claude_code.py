@@ -581,20 +581,17 @@ def _settle(
     """
     keys = array("Q")
     keys.frombytes(packed_keys)
+    # A first import: when none of the file's keys was met before, record them all at
+    # once and write the file's lines as they are.
+    listed = keys.tolist()
+    if state.put_new_file(listed, packed_counts):
+        tally.events += len(listed)
+        out.append(blob)
+        return len(listed)
     values = array("q")
     values.frombytes(packed_counts)
     flat = iter(values.tolist())
     rows: Iterator[Counts] = zip(flat, flat, flat, flat, flat, flat, strict=True)
-    table = state.only_new()
-    if table is not None:
-        # A first import: when none of the file's keys was met before (and none repeats),
-        # record them all at once and write the file's lines as they are.
-        listed = keys.tolist()
-        if not (table.keys() & listed) and len(set(listed)) == len(listed):
-            table.update(zip(listed, rows, strict=True))
-            tally.events += len(listed)
-            out.append(blob)
-            return len(listed)
     get = state.getter()
     put = state.setter()
     stale: list[int] = []  # positions of lines not to write as they are

@@ -41,7 +41,6 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +79,8 @@ DELTA_RECORDS = 4096
 _MAGIC = b"JUSEEN01"
 _HEADER = struct.Struct("<8sQ")
 _RECORD = struct.Struct("<Q6q")
+_KEY = struct.Struct("<Q")
+_SIX = struct.Struct("<6q")
 HEAD_BYTES = 512
 """Bytes at the start of a file whose digest tells a rewritten file from an appended one."""
 
@@ -299,11 +300,11 @@ class _SeenBase:
             self._mm = None
 
 
-def _packed(table: dict[int, Counts]) -> bytes:
-    """``table`` sorted by key, in the layout :class:`_SeenBase` reads."""
+def _packed(table: dict[int, bytes]) -> bytes:
+    """``table`` (key -> packed counts) sorted by key, in the layout :class:`_SeenBase` reads."""
     keys = sorted(table)
-    values = array("q", chain.from_iterable(map(table.__getitem__, keys)))
-    return _HEADER.pack(_MAGIC, len(keys)) + array("Q", keys).tobytes() + values.tobytes()
+    values = b"".join(map(table.__getitem__, keys))
+    return _HEADER.pack(_MAGIC, len(keys)) + array("Q", keys).tobytes() + values
 
 
 class ImportState:
@@ -327,6 +328,7 @@ class ImportState:
         self._delta: dict[int, Counts] = {}
         self._delta_records = 0
         self._new: dict[int, Counts] = {}
+        self._bulk: dict[int, bytes] = {}  # keys put a file at a time, counts still packed
         self._legacy = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -403,6 +405,11 @@ class ImportState:
     def get(self, key: int) -> Counts | None:
         """The counts already recorded for ``key``, or ``None`` when it was never recorded."""
         found = self._new.get(key)
+        if found is None and self._bulk:
+            packed = self._bulk.get(key)
+            if packed is not None:
+                v = _SIX.unpack(packed)
+                return (v[0], v[1], v[2], v[3], v[4], v[5])
         if found is None:
             found = self._delta.get(key)
         if found is None and self._mid is not None:
@@ -416,28 +423,34 @@ class ImportState:
         self._new[key] = counts
 
     def getter(self) -> Callable[[int], Counts | None]:
-        """:meth:`get` for a hot loop: a bare dict lookup while nothing was saved before."""
-        if not self._delta and all(part is None or part.n == 0 for part in (self._base, self._mid)):
+        """:meth:`get` for a hot loop: a bare dict lookup while there is nothing else."""
+        if not self._bulk and not self._delta and self._nothing_saved():
             return self._new.get
         return self.get
+
+    def _nothing_saved(self) -> bool:
+        return all(part is None or part.n == 0 for part in (self._base, self._mid))
 
     def setter(self) -> Callable[[int, Counts], None]:
         """:meth:`put` for a hot loop."""
         return self._new.__setitem__
 
-    def only_new(self) -> dict[int, Counts] | None:
-        """The keys of this run when they are all there is (a first import), else ``None``.
+    def put_new_file(self, keys: list[int], packed_counts: bytes) -> bool:
+        """Record a whole file's keys at once when none was met before (a first import).
 
-        Lets a first import test and record a whole file's keys with set operations.
+        ``packed_counts`` holds six little-endian signed 8-byte values per key. Returns
+        False, recording nothing, when the state holds anything saved before this run, when
+        one of ``keys`` is already recorded, or when ``keys`` repeat; use :meth:`put` then.
         """
-        if not self._delta and all(part is None or part.n == 0 for part in (self._base, self._mid)):
-            return self._new
-        return None
-
-    @property
-    def new_keys(self) -> dict[int, Counts]:
-        """Keys recorded during this run (not yet saved)."""
-        return self._new
+        if self._delta or not self._nothing_saved():
+            return False
+        if self._new.keys() & keys or self._bulk.keys() & keys or len(set(keys)) != len(keys):
+            return False
+        size = _SIX.size
+        self._bulk.update(
+            zip(keys, [packed_counts[i : i + size] for i in range(0, len(packed_counts), size)], strict=True)
+        )
+        return True
 
     # -- ledger catch-up ---------------------------------------------------------------------
 
@@ -480,10 +493,15 @@ class ImportState:
             self._legacy = False
 
     def _save_keys(self) -> None:
-        if not self._new:
+        if not self._new and not self._bulk:
             return
-        records = self._delta_records + len(self._new)
+        records = self._delta_records + len(self._new) + len(self._bulk)
         if records <= DELTA_RECORDS:
+            for key, packed in self._bulk.items():
+                if key not in self._new:
+                    v = _SIX.unpack(packed)
+                    self._new[key] = (v[0], v[1], v[2], v[3], v[4], v[5])
+            self._bulk = {}
             data = b"".join(_RECORD.pack(k, *v) for k, v in self._new.items())
             with (self.dir / "seen.delta").open("ab") as fh:
                 fh.write(data)
@@ -499,17 +517,21 @@ class ImportState:
         """Fold the delta and this run's keys into ``seen.mid``, or everything into the base."""
         base_n = self._base.n if self._base is not None else 0
         mid_n = self._mid.n if self._mid is not None else 0
-        fresh = {**self._delta, **self._new} if self._delta else self._new
-        into_base = mid_n + len(fresh) > max(DELTA_RECORDS, base_n // 4)
-        if into_base and base_n == 0 and mid_n == 0:
-            table = fresh  # a first import: nothing to merge with
+        pack = _SIX.pack
+        fresh = len(self._delta) + len(self._bulk) + len(self._new)
+        into_base = mid_n + fresh > max(DELTA_RECORDS, base_n // 4)
+        # Newest last: base, mid, delta, the bulk of this run, then its single puts.
+        table: dict[int, bytes] = {}
+        if into_base and self._base is not None:
+            table.update((key, pack(*counts)) for key, counts in self._base.items())
+        if self._mid is not None:
+            table.update((key, pack(*counts)) for key, counts in self._mid.items())
+        table.update((key, pack(*counts)) for key, counts in self._delta.items())
+        if table:
+            table.update(self._bulk)
         else:
-            table = {}
-            if into_base and self._base is not None:
-                table.update(self._base.items())
-            if self._mid is not None:
-                table.update(self._mid.items())
-            table.update(fresh)
+            table = self._bulk  # a first import: nothing to merge with
+        table.update((key, pack(*counts)) for key, counts in self._new.items())
         for part in (self._base, self._mid):
             if part is not None:
                 part.close()
@@ -525,6 +547,7 @@ class ImportState:
         self._delta = {}
         self._delta_records = 0
         self._new = {}
+        self._bulk = {}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
