@@ -19,7 +19,7 @@ import contextlib
 import functools
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
 from operator import attrgetter
@@ -41,6 +41,7 @@ __all__ = [
     "Share",
     "Stats",
     "Totals",
+    "add_counters",
     "aggregate",
     "current_streak",
     "longest_streak",
@@ -100,6 +101,16 @@ class Coster(Protocol):
     def __call__(self, event: Any, day: str) -> int | None: ...
 
 
+def add_counters(mine: list[int], theirs: Sequence[int]) -> None:
+    """Add one group's counters into another's: sums, and the earliest and latest ``ts``."""
+    for i in _SUMMED:
+        mine[i] += theirs[i]
+    if theirs[FIRST] < mine[FIRST]:
+        mine[FIRST] = theirs[FIRST]
+    if theirs[LAST] > mine[LAST]:
+        mine[LAST] = theirs[LAST]
+
+
 @dataclass(slots=True)
 class Partial:
     """A mergeable partial aggregation: counters per group plus the count of skipped lines."""
@@ -120,13 +131,8 @@ class Partial:
             mine = groups.get(key)
             if mine is None:
                 groups[key] = list(theirs)
-                continue
-            for i in _SUMMED:
-                mine[i] += theirs[i]
-            if theirs[FIRST] < mine[FIRST]:
-                mine[FIRST] = theirs[FIRST]
-            if theirs[LAST] > mine[LAST]:
-                mine[LAST] = theirs[LAST]
+            else:
+                add_counters(mine, theirs)
         self.skipped += other.skipped
 
     def __eq__(self, other: object) -> bool:

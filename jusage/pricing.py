@@ -505,6 +505,72 @@ def _lookup_package_model(model: str) -> ModelInfo | None:
     return None
 
 
+# --- the package's answers, kept between runs ------------------------------------------------
+#
+# Importing genai-prices and building its model table costs a few hundred milliseconds, more
+# than a report over a checkpointed log. Its answers only change with its version, so the
+# (model, day) -> rates answers are kept in $JUSAGE_HOME/cache/ and the package is imported
+# only for a pair never asked before.
+
+_package_answers: dict[tuple[str, str], Rates | None] | None = None
+_package_dirty = False
+
+
+def _package_cache_file() -> Path:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from jusage.store import jusage_home
+
+    try:
+        package = version("genai-prices")
+    except PackageNotFoundError:
+        package = "unknown"
+    return jusage_home() / "cache" / f"genai-prices-{package}.pickle"
+
+
+def _package_cache() -> dict[tuple[str, str], Rates | None]:
+    global _package_answers
+    if _package_answers is None:
+        import pickle
+
+        _package_answers = {}
+        try:
+            with _package_cache_file().open("rb") as fh:
+                loaded = pickle.load(fh)
+            if isinstance(loaded, dict):
+                _package_answers = loaded
+        except Exception:  # no cache yet, or an unreadable one: ask the package
+            _package_answers = {}
+    return _package_answers
+
+
+def _package_cache_changed() -> None:
+    global _package_dirty
+    if not _package_dirty:
+        import atexit
+
+        _package_dirty = True
+        atexit.register(_save_package_cache)
+
+
+def _save_package_cache() -> None:
+    """Write the answers back (best effort; a failure only costs time next run)."""
+    import contextlib
+    import os
+    import pickle
+
+    global _package_dirty
+    if not _package_dirty or _package_answers is None:
+        return
+    _package_dirty = False
+    with contextlib.suppress(OSError):
+        path = _package_cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(_package_answers, protocol=5))
+        tmp.replace(path)
+
+
 # --- the pricer -----------------------------------------------------------------------------
 
 
@@ -600,6 +666,16 @@ class Pricer:
         return None
 
     def _package(self, model: str, day: date) -> Rates | None:
+        key = (model, day.isoformat())
+        known = _package_cache()
+        if key in known:
+            return known[key]
+        rates = self._package_lookup(model, day)
+        known[key] = rates
+        _package_cache_changed()
+        return rates
+
+    def _package_lookup(self, model: str, day: date) -> Rates | None:
         from datetime import UTC, datetime, time
 
         if model not in self._models:

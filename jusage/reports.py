@@ -26,12 +26,11 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
 from jusage.aggregate import (
-    FIRST,
-    LAST,
     TOTAL,
     UNPRICED,
     Aggregator,
     Partial,
+    add_counters,
 )
 from jusage.costing import unpriced_models
 
@@ -171,16 +170,10 @@ class _Acc:
         self.c: list[int] = []
 
     def add(self, counters: Sequence[int]) -> None:
-        c = self.c
-        if not c:
+        if self.c:
+            add_counters(self.c, counters)
+        else:
             self.c = list(counters)
-            return
-        for i in range(UNPRICED + 1):
-            c[i] += counters[i]
-        if counters[FIRST] < c[FIRST]:
-            c[FIRST] = counters[FIRST]
-        if counters[LAST] > c[LAST]:
-            c[LAST] = counters[LAST]
 
     def tally(self) -> Tally:
         return Tally(*self.c) if self.c else Tally()

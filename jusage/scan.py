@@ -61,13 +61,12 @@ def aggregate_file(
     boundary = last_line_end(path, st.st_size)
     if boundary < start:  # cannot happen for an append-only file; be safe
         start, base = 0, Partial()
-    body = _scan(path, aggregator, start, boundary, workers)
-    body.absorb(base)
+    base.absorb(_scan(path, aggregator, start, boundary, workers))  # the new part is the smaller
     if boundary > start:
-        _save(ckpt, path, st, boundary, body)
+        _save(ckpt, path, st, boundary, base)
     if st.st_size > boundary:  # a last line still being written: read it, do not keep it
-        return body.merge(_scan(path, aggregator, boundary, st.st_size, 1))
-    return body
+        base.absorb(_scan(path, aggregator, boundary, st.st_size, 1))
+    return base
 
 
 def checkpoint_path(path: Path, aggregator: Aggregator, cache: str) -> Path:

@@ -445,3 +445,19 @@ def test_rates_for_prompt_picks_the_highest_tier_passed() -> None:
 def test_infer_provider(model: str, provider: str) -> None:
     """The provider comes from an explicit prefix, else from the model family."""
     assert infer_provider(model) == provider
+
+
+def test_package_answers_are_kept_between_runs(tmp_path: Path) -> None:
+    """A second process prices a known (model, day) without importing genai-prices."""
+    import os
+
+    code = (
+        "import sys; from datetime import date; from jusage.pricing import Pricer; "
+        "r = Pricer().rates('claude-sonnet-4-5', date(2026, 1, 5)); "
+        "print(r.input, 'genai_prices' in sys.modules)"
+    )
+    env = {**os.environ, "JUSAGE_HOME": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True, text=True)
+    assert first.stdout.split() == ["3000000", "True"]
+    assert second.stdout.split() == ["3000000", "False"]
