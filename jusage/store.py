@@ -7,13 +7,19 @@ closes its lock file on every acquisition (about 13k acquisitions/s here against
 for a bare ``flock``); the descriptor is opened once per process and kept. Where ``fcntl`` does
 not exist (Windows) a ``filelock`` side file is used instead.
 
-Holding the lock lets a writer look at the byte before its line: if an earlier writer died
-mid-line, the file does not end in a newline and the new line starts with one, so it lands on
-a line of its own. A rewrite of the log (retention) renames a new file over the old one while
-holding the old one's lock and then appends one NUL byte to the old file; a writer that then
-gets that lock sees the NUL as the last byte and reopens the path, so no line is appended to
-a file nobody will read again. That one ``pread`` of the last byte answers both questions;
-an ``fstat`` per append would cost more than the write itself.
+Appends cost three system calls: lock, write, unlock. Two questions a writer must answer
+under the lock are answered from a small page shared by all writers through ``mmap``
+(``events.jsonl.meta``), which costs no system call (on this machine any extra call per
+append, even an ``fstat`` or a one-byte ``pread``, costs as much as the write):
+
+* *Did a writer die mid-line?* A writer sets a flag in the page while it writes and clears it
+  after. Finding the flag set (or on its first append) a writer looks at the log's last byte
+  and, if it is not a newline, starts its line with one, so the line lands on a line of its
+  own whatever the dead writer left.
+* *Was the log replaced?* A rewrite (retention) writes a new file and renames it over the log
+  while holding the old file's lock, then advances a generation number in the page before it
+  lets go. A writer that then gets the old file's lock sees a generation it did not open and
+  reopens the path, so no line is appended to a file nobody will read again.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import mmap
 import os
 import threading
 import time
@@ -55,9 +62,35 @@ __all__ = [
 log = logging.getLogger("jusage")
 T = TypeVar("T")
 
-RETIRED = b"\0"
-"""The byte a rewrite appends to the log file it replaced: writers seeing it reopen the path.
-(A NUL never ends a valid line, and the retired file is read by nobody.)"""
+# The meta page beside the log (``events.jsonl.meta``), shared by every writer through mmap:
+# bytes 0-7 the log's generation (advanced by each rewrite that replaces the file), byte 8
+# set while a writer is writing (so a writer that died mid-line leaves it set).
+_GEN = slice(0, 8)
+_DIRTY = 8
+_META_SIZE = 4096
+
+
+def meta_path(log: Path) -> Path:
+    """The meta page that the writers of ``log`` share (see the module docstring)."""
+    return log.with_name(log.name + ".meta")
+
+
+def _map_meta(path: Path) -> mmap.mmap:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        if os.fstat(fd).st_size < _META_SIZE:
+            os.ftruncate(fd, _META_SIZE)  # idempotent: racing creators agree on the size
+        return mmap.mmap(fd, _META_SIZE)
+    finally:
+        os.close(fd)
+
+
+def _after_torn_tail(fd: int, data: bytes) -> bytes:
+    """``data``, preceded by a newline if the file does not end in one (a torn line)."""
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        return b"\n" + data
+    return data
 
 BLOCK = 1 << 22
 """Bytes read at a time when streaming the log."""
@@ -232,7 +265,9 @@ class Store:
         self.path = Path(path)
         self.read_stats = ReadStats()
         self._fd = -1
-        self._end = -1  # file size right after our last write
+        self._meta: mmap.mmap | None = None
+        self._gen = b""
+        self._checked = False  # file size right after our last write
         self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
@@ -282,7 +317,10 @@ class Store:
         self._fd = os.open(
             self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
         )
-        self._end = -1
+        if self._meta is None and fcntl is not None:
+            self._meta = _map_meta(meta_path(self.path))
+        self._gen = self._meta[_GEN] if self._meta is not None else b""
+        self._checked = False
         _open_stores.add(self)
         return self._fd
 
@@ -292,26 +330,28 @@ class Store:
                 fd = self._fd if self._fd >= 0 else self._open()
                 _write_all(fd, data)
             return
-        # The hot path of every record: lock, lseek, pread, write, unlock, with no Python
-        # context managers and no fstat (building a stat result costs more than the write).
+        # The hot path of every record is three system calls: lock, write, unlock. What the
+        # writer must know besides (was the log replaced? did a writer die mid-line?) it reads
+        # from the shared meta page, which costs no system call.
         flock, lock_ex, lock_un = fcntl.flock, fcntl.LOCK_EX, fcntl.LOCK_UN
         with self._mutex:
             for _attempt in range(8):
                 fd = self._fd if self._fd >= 0 else self._open()
+                meta = self._meta
+                assert meta is not None
                 flock(fd, lock_ex)
                 try:
-                    size = os.lseek(fd, 0, os.SEEK_END)
-                    if size and size != self._end:
-                        last = os.pread(fd, 1, size - 1)
-                        if last == RETIRED:  # renamed over by a rewrite: write to the new file
-                            self._forget()
-                            continue
-                        if last != b"\n":
-                            data = b"\n" + data  # an earlier writer died mid-line
+                    if meta[_GEN] != self._gen:  # renamed over by a rewrite: use the new file
+                        self._forget()
+                        continue
+                    if meta[_DIRTY] or not self._checked:
+                        data = _after_torn_tail(fd, data)
+                        self._checked = True
+                    meta[_DIRTY] = 1
                     written = os.write(fd, data)
                     if written != len(data):
                         _write_all(fd, memoryview(data)[written:])
-                    self._end = size + len(data)
+                    meta[_DIRTY] = 0
                     return
                 finally:
                     if self._fd == fd:
@@ -323,8 +363,9 @@ class Store:
         """Hold the writers' lock (for rewrites): no record lands while inside.
 
         A rewrite writes the new log beside the old one and renames it over ``path`` inside
-        this block. On the way out the old file, if it was replaced, gets a final
-        :data:`RETIRED` byte, so writers that were waiting for its lock move to the new file.
+        this block. On the way out, if the file was replaced, the generation in the meta page
+        is advanced before the lock is released, so writers that were waiting for the old
+        file's lock move to the new file.
         """
         with self._mutex:
             fd = self._fd if self._fd >= 0 else self._open()
@@ -336,8 +377,9 @@ class Store:
                         replaced = self.path.stat().st_ino != os.fstat(fd).st_ino
                     except FileNotFoundError:
                         replaced = True
-                    if replaced:
-                        os.write(fd, RETIRED)
+                    if replaced and self._meta is not None:
+                        generation = int.from_bytes(self._meta[_GEN], "little") + 1
+                        self._meta[_GEN] = generation.to_bytes(8, "little")
             self._forget()
 
     # -- reading ---------------------------------------------------------------------------
@@ -398,7 +440,7 @@ _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for store in list(_open_stores):
-        store._fd = -1
+        store._fd = -1  # the shared meta mapping stays valid: it is MAP_SHARED
         store._mutex = threading.Lock()
 
 

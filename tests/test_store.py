@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 from pathlib import Path
 
 import msgspec
@@ -57,14 +58,27 @@ def test_torn_last_line_does_not_swallow_the_next_record(log_path: Path) -> None
     assert reader.read_stats.skipped == 1
 
 
-def test_torn_line_written_by_another_process_after_ours(log_path: Path) -> None:
-    """The check happens on every append, not only when the file is opened."""
+def _die_mid_line(path: str) -> None:
+    """A jusage writer killed in the middle of its write: flag set, half a line written."""
+    store = Store(path)
+    store.record(Event(ts=2, prompt=2))
+    assert store._meta is not None
+    store._meta[8] = 1  # what _append sets before writing
+    os.write(store._fd, b'{"ts": 3, "prom')
+    os._exit(0)
+
+
+def test_a_writer_that_died_mid_line_is_stepped_over_by_a_running_writer(log_path: Path) -> None:
+    """A writer that already checked the tail still notices another writer died mid-line."""
     store = Store(log_path)
     store.record(Event(ts=1, prompt=1))
-    with log_path.open("ab") as fh:
-        fh.write(b"{garbage")
-    store.record(Event(ts=2, prompt=2))
-    assert [e.ts for e in store.load()] == [1, 2]
+    child = multiprocessing.get_context("fork").Process(target=_die_mid_line, args=(str(log_path),))
+    child.start()
+    child.join(30)
+    store.record(Event(ts=4, prompt=4))
+    reader = Store(log_path)
+    assert [e.ts for e in reader.load()] == [1, 2, 4]
+    assert reader.read_stats.skipped == 1
 
 
 def test_missing_file_is_an_empty_log(tmp_path: Path) -> None:
