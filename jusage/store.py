@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import mmap
 import os
 import threading
@@ -59,7 +58,6 @@ __all__ = [
     "split_ranges",
 ]
 
-log = logging.getLogger("jusage")
 T = TypeVar("T")
 
 # The meta page beside the log (``events.jsonl.meta``), shared by every writer through mmap:
@@ -481,5 +479,7 @@ def record_event(
         store.record(event)
         return True
     except Exception as exc:
-        log.warning("jusage: could not record a usage event: %s", exc)
+        import logging  # only on this failure path: keeps the record path's start-up short
+
+        logging.getLogger("jusage").warning("jusage: could not record a usage event: %s", exc)
         return False
