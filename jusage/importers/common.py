@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest, key_of
-from jusage.store import Store
+from jusage.store import Store, read_lines
 
 __all__ = [
     "MAX_LINE",
@@ -225,7 +225,7 @@ def catch_up(state: ImportState, store: Store, prefix: str) -> int:
     taken = 0
     cut = len(prefix)
     needle = prefix.encode()
-    for batch in _ledger_lines(store.path, start, end):
+    for batch in read_lines(store.path, start, end):
         for raw in batch:
             if needle not in raw:
                 continue
@@ -258,32 +258,6 @@ def catch_up(state: ImportState, store: Store, prefix: str) -> int:
                 state.put(key, add_counts(old, add))
             taken += 1
     return taken
-
-
-def _ledger_lines(path: Path, start: int, end: int) -> Iterator[list[bytes]]:
-    """Complete lines of the ledger in ``[start, end)``, in batches."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the with block below
-    except FileNotFoundError:
-        return
-    with fh:
-        fh.seek(start)
-        remaining = end - start
-        tail = b""
-        while remaining > 0:
-            block = fh.read(min(BLOCK, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            data = tail + block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                tail = data
-                continue
-            tail = data[cut + 1 :]
-            yield data[:cut].split(b"\n")
-        if tail:
-            yield [tail]
 
 
 def add_counts(old: Counts, add: Counts) -> Counts:
