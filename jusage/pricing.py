@@ -13,6 +13,7 @@ overrides, so ``import jusage.pricing`` stays cheap and the record path never pa
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -509,10 +510,13 @@ def _lookup_package_model(model: str) -> ModelInfo | None:
 #
 # Importing genai-prices and building its model table costs a few hundred milliseconds, more
 # than a report over a checkpointed log. Its answers only change with its version, so the
-# (model, day) -> rates answers are kept in $JUSAGE_HOME/cache/ and the package is imported
-# only for a pair never asked before.
+# models' price histories are kept in $JUSAGE_HOME/cache/ and the package is imported only for
+# a model never priced before.
 
-_package_answers: dict[tuple[str, str], Rates | None] | None = None
+_Segments = tuple[tuple[str, "Rates | None"], ...]
+"""A model's price history: ``(first day YYYY-MM-DD, or "" for the start of time, rates)``."""
+
+_package_answers: dict[str, _Segments] | None = None
 _package_dirty = False
 
 
@@ -525,10 +529,10 @@ def _package_cache_file() -> Path:
         package = version("genai-prices")
     except PackageNotFoundError:
         package = "unknown"
-    return jusage_home() / "cache" / f"genai-prices-{package}.pickle"
+    return jusage_home() / "cache" / f"genai-prices-{package}-v2.pickle"
 
 
-def _package_cache() -> dict[tuple[str, str], Rates | None]:
+def _package_cache() -> dict[str, _Segments]:
     global _package_answers
     if _package_answers is None:
         import pickle
@@ -666,14 +670,39 @@ class Pricer:
         return None
 
     def _package(self, model: str, day: date) -> Rates | None:
-        key = (model, day.isoformat())
         known = _package_cache()
-        if key in known:
-            return known[key]
-        rates = self._package_lookup(model, day)
-        known[key] = rates
-        _package_cache_changed()
-        return rates
+        segments = known.get(model)
+        if segments is None:
+            segments = known[model] = self._segments(model)
+            _package_cache_changed()
+        at = bisect_right([start for start, _ in segments], day.isoformat()) - 1
+        return segments[max(at, 0)][1]
+
+    def _segments(self, model: str) -> _Segments:
+        """The model's price history: ``(first day, rates)`` for each period of one price.
+
+        genai-prices changes a model's price on the start dates of its conditional prices, so
+        the rates on those dates (and the day before the first) are every answer there is.
+        """
+        from datetime import date, timedelta
+
+        if model not in self._models:
+            self._models[model] = _lookup_package_model(model)
+        info = self._models[model]
+        if info is None:
+            return (("", None),)
+        starts: set[date] = set()
+        if isinstance(info.prices, list):
+            for conditional in info.prices:
+                start = getattr(conditional.constraint, "start_date", None)
+                if isinstance(start, date):
+                    starts.add(start)
+        ordered = sorted(starts)
+        before = ordered[0] - timedelta(days=1) if ordered else date(2000, 1, 1)
+        return (
+            ("", self._package_lookup(model, before)),
+            *((start.isoformat(), self._package_lookup(model, start)) for start in ordered),
+        )
 
     def _package_lookup(self, model: str, day: date) -> Rates | None:
         from datetime import UTC, datetime, time
