@@ -346,6 +346,7 @@ class Share:
     tokens: int
     share: float
     cost_pico: int = 0
+    unpriced_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +381,7 @@ def _sum(rows: Iterable[list[int]]) -> list[int]:
 
 def _shares(per_name: dict[str, list[int]], grand: int) -> list[Share]:
     shares = [
-        Share(name, a[TOTAL], a[TOTAL] / grand if grand else 0.0, a[COST])
+        Share(name, a[TOTAL], a[TOTAL] / grand if grand else 0.0, a[COST], a[UNPRICED])
         for name, a in per_name.items()
         if name
     ]

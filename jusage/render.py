@@ -82,7 +82,13 @@ def _day_json(b: DayBucket) -> dict[str, Any]:
 
 
 def _share_json(s: Share) -> dict[str, Any]:
-    return {"name": s.name, "tokens": s.tokens, "share": s.share, "cost_usd": _usd(s.cost_pico)}
+    return {
+        "name": s.name,
+        "tokens": s.tokens,
+        "share": s.share,
+        "cost_usd": _usd(s.cost_pico),
+        "unpriced_tokens": s.unpriced_tokens,
+    }
 
 
 def _can_encode(text: str) -> bool:

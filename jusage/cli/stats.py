@@ -66,10 +66,17 @@ def stats(
     except OSError as exc:
         raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
     if result.totals.unpriced_tokens:
-        # The stats view keeps no per-model split of unpriced tokens; `jusage prices` names them.
+        from jusage.tables import unpriced_warning
+
+        named = {s.name: s.unpriced_tokens for s in result.by_model if s.unpriced_tokens}
+        unnamed = result.totals.unpriced_tokens - sum(named.values())
+        if unnamed:
+            named["(no model)"] = unnamed
+        click.echo(unpriced_warning(named, mode), err=True)  # type: ignore[arg-type]
+    if result.totals.turns == 0 and not result.skipped_lines and not as_json:
         click.echo(
-            f"warning: {result.totals.unpriced_tokens:,} tokens have no price and are not in the "
-            "cost (`jusage prices` lists the models without one)",
+            f"No usage in {path} yet: record turns with `jusage record` or bring history in with "
+            "`jusage import claude-code` (or codex, jcode).",
             err=True,
         )
     if as_json:
