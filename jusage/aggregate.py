@@ -111,6 +111,17 @@ def add_counters(mine: list[int], theirs: Sequence[int]) -> None:
         mine[LAST] = theirs[LAST]
 
 
+def _add_run(groups: dict[Key, list[int]], key: Key, run: list[int]) -> None:
+    mine = groups.get(key)
+    if mine is None:
+        groups[key] = run
+    else:
+        add_counters(mine, run)
+
+
+_NO_RUN: Any = object()
+
+
 @dataclass(slots=True)
 class Partial:
     """A mergeable partial aggregation: counters per group plus the count of skipped lines."""
@@ -202,6 +213,13 @@ class Aggregator:
         utc_day = self._utc_day
         coster = self.coster
         bad = 0
+        # Consecutive events mostly share a group (one session works on, so one model and
+        # project in one day), so the counters of a run of them are summed in local
+        # variables and added to the group once, when the run ends.
+        run_bucket: Any = _NO_RUN
+        run_dims: Any = None
+        total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
+        first = last = 0
         for e in events:
             p = e.prompt
             c = e.completion
@@ -219,29 +237,41 @@ class Aggregator:
             when = days.get(quarter)
             if when is None:
                 when = days[quarter] = ((ts // 3600) * 3600 if hourly else day(ts), utc_day(ts))
-            key = (when[0], keyer(e))
-            a = groups.get(key)
-            if a is None:
-                groups[key] = a = [0] * 10 + [ts, ts]
-            a[0] += t
-            a[1] += p
-            a[2] += c
-            a[3] += ca
-            a[4] += rs
-            a[5] += cw
-            a[6] += e.calls
+            dims = keyer(e)
+            if when[0] != run_bucket or dims != run_dims:
+                if run_bucket is not _NO_RUN:
+                    _add_run(groups, (run_bucket, run_dims), [
+                        total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
+                        first, last,
+                    ])  # fmt: skip
+                run_bucket = when[0]
+                run_dims = dims
+                total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
+                first = last = ts
+            total += t
+            prompt += p
+            completion += c
+            cached += ca
+            reasoning += rs
+            write += cw
+            calls += e.calls
             if not e.corrects:
-                a[7] += 1
+                turns += 1
             if coster is not None:
-                cost = coster(e, when[1])
-                if cost is None:
-                    a[9] += t
+                priced = coster(e, when[1])
+                if priced is None:
+                    unpriced += t
                 else:
-                    a[8] += cost
-            if ts < a[10]:
-                a[10] = ts
-            elif ts > a[11]:
-                a[11] = ts
+                    cost += priced
+            if ts < first:
+                first = ts
+            elif ts > last:
+                last = ts
+        if run_bucket is not _NO_RUN:
+            _add_run(groups, (run_bucket, run_dims), [
+                total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
+                first, last,
+            ])  # fmt: skip
         partial.skipped += bad
         return partial
 
