@@ -11,16 +11,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jusage.importers.claude_code import ImportPathError, default_claude_paths, import_claude_code
+    from jusage.importers.claude_code import default_claude_paths, import_claude_code
     from jusage.importers.codex import default_codex_paths, import_codex
-    from jusage.importers.common import ImportSummary, Progress
+    from jusage.importers.common import ImportPathError, ImportSummary, Progress
     from jusage.importers.jcode import default_jcode_paths, import_jcode
     from jusage.importers.state import ImportBusyError
 
 # Imported on first use, so that the hook (Claude Code only) does not load the others.
 _HOMES = {
     "ImportBusyError": "state",
-    "ImportPathError": "claude_code",
+    "ImportPathError": "common",
     "ImportSummary": "common",
     "Progress": "common",
     "default_claude_paths": "claude_code",

@@ -39,6 +39,7 @@ import msgspec
 import orjson
 
 from jusage.importers.common import (
+    ImportPathError,
     ImportSummary,
     Progress,
     Tally,
@@ -51,6 +52,7 @@ from jusage.importers.common import (
     read_new_lines,
     run_jobs,
     scan_files,
+    stat_paths,
     total_bytes,
 )
 from jusage.importers.state import Counts, FileMark, ImportState
@@ -68,10 +70,6 @@ __all__ = [
 SOURCE = "claude-code"
 ID_PREFIX = "cc-"
 """Event ids are ``cc-`` + 16 hex digits of the message key; corrections add ``#c<total>``."""
-
-
-class ImportPathError(ValueError):
-    """A path given to an import does not exist."""
 
 
 def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -112,12 +110,7 @@ def _candidates(
     """The transcripts found below folders (in no order) and those named as files (in order)."""
     roots: list[Path] = []
     singles: list[tuple[str, os.stat_result]] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise ImportPathError(f"{path}: no such file or directory") from None
+    for path, st in stat_paths(paths):
         if path.is_dir():
             roots.append(path / "projects" if (path / "projects").is_dir() else path)
         else:

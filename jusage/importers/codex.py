@@ -34,7 +34,6 @@ from typing import Any
 
 import orjson
 
-from jusage.importers.claude_code import ImportPathError
 from jusage.importers.common import (
     ImportSummary,
     Progress,
@@ -46,6 +45,7 @@ from jusage.importers.common import (
     local_day,
     read_new_lines,
     scan_files,
+    stat_paths,
 )
 from jusage.importers.state import ImportState, key_of
 from jusage.store import Store
@@ -76,16 +76,11 @@ def codex_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
     """Rollout files below ``paths`` (a Codex home, any folder, or a file), in name order.
 
     For a Codex home, ``sessions/`` and ``archived_sessions/`` are searched. Raises
-    :class:`~jusage.importers.claude_code.ImportPathError` for a missing path.
+    :class:`~jusage.importers.common.ImportPathError` for a missing path.
     """
     roots: list[Path] = []
     found: list[tuple[str, os.stat_result]] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise ImportPathError(f"{path}: no such file or directory") from None
+    for path, st in stat_paths(paths):
         if not path.is_dir():
             found.append((str(path.resolve()), st))
         elif (path / "sessions").is_dir() or (path / "archived_sessions").is_dir():

@@ -41,6 +41,22 @@ MAX_LINE = 64 << 20
 
 BLOCK = 8 << 20
 
+class ImportPathError(ValueError):
+    """A path given to an import does not exist."""
+
+
+def stat_paths(paths: Iterable[Path]) -> list[tuple[Path, os.stat_result]]:
+    """Each path (``~`` expanded) with its ``stat``; :class:`ImportPathError` for a missing one."""
+    out = []
+    for given in paths:
+        path = Path(given).expanduser()
+        try:
+            out.append((path, path.stat()))
+        except FileNotFoundError:
+            raise ImportPathError(f"{path}: no such file or directory") from None
+    return out
+
+
 Progress = Callable[[int, int], None]
 """Called as ``progress(bytes_done, bytes_total)`` while an import reads its files."""
 

@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 
 from jusage.events import Event, EventError
-from jusage.importers.claude_code import ImportPathError
 from jusage.importers.common import (
     ImportSummary,
     Progress,
@@ -26,6 +25,7 @@ from jusage.importers.common import (
     catch_up,
     gc_paused,
     read_new_lines,
+    stat_paths,
 )
 from jusage.importers.state import ImportState, key_of
 from jusage.store import Store
@@ -60,15 +60,10 @@ def import_jcode(
 ) -> ImportSummary:
     """Import what is new in the jcode usage logs ``paths`` (files) into ``store``.
 
-    Raises :class:`~jusage.importers.claude_code.ImportPathError` for a missing path.
+    Raises :class:`~jusage.importers.common.ImportPathError` for a missing path.
     """
     files: list[tuple[str, os.stat_result]] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise ImportPathError(f"{path}: no such file or directory") from None
+    for path, st in stat_paths(paths):
         if path.is_dir():
             path = path / "events.jsonl"
             if not path.is_file():
