@@ -61,18 +61,17 @@ def generate(events: int, days: int, end: date, seed: int) -> list[bytes]:
                 active.append(day)
             day += timedelta(days=1)
         day += timedelta(days=rng.choice([0, 1, 1, 2, 3, 5]))
-    if not active:
-        active = [end]
+    if not active or active[-1] != end:
+        active.append(end)  # the last day is a working day, so "today" has a streak
     weights = [m[2] for m in MODELS]
     per_day = max(1, events // len(active))
     out: list[bytes] = []
     remaining = events
     for i, d in enumerate(active):
-        n = (
-            remaining
-            if i == len(active) - 1
-            else min(remaining, max(1, int(per_day * rng.uniform(0.3, 1.7))))
-        )
+        if i == len(active) - 1:
+            n = remaining
+        else:  # leave the last day at least half a day's share
+            n = max(0, min(remaining - max(1, per_day // 2), max(1, int(per_day * rng.uniform(0.3, 1.7)))))
         remaining -= n
         base = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
         moments = sorted(rng.randint(6 * 3600, 24 * 3600 + 2 * 3600) for _ in range(n))
@@ -105,9 +104,10 @@ def generate(events: int, days: int, end: date, seed: int) -> list[bytes]:
                 "total": context + completion,
                 "calls": rng.randint(1, 4),
                 "source": source,
-                "provider": provider,
-                "id": f"{rng.getrandbits(96):024x}",
+                "id": f"{rng.getrandbits(64):016x}",
             }
+            if provider == "ollama":  # a local model: its name does not tell the provider
+                event["provider"] = provider
             if write:
                 event["cache_write"] = write
             if reasoning:
