@@ -61,9 +61,9 @@ __all__ = [
 T = TypeVar("T")
 
 # The meta page beside the log (``events.jsonl.meta``), shared by every writer through mmap:
-# bytes 0-7 the log's generation (advanced by each rewrite that replaces the file), byte 8
-# set while a writer is writing (so a writer that died mid-line leaves it set).
-_GEN = slice(0, 8)
+# byte 0 the log's generation (advanced by each rewrite that replaces the file), byte 8 set
+# while a writer is writing (so a writer that died mid-line leaves it set).
+_GEN = 0  # one byte, wrapping at 256: a writer would have to sleep through 256 rewrites
 _DIRTY = 8
 _META_SIZE = 4096
 
@@ -264,7 +264,7 @@ class Store:
         self.read_stats = ReadStats()
         self._fd = -1
         self._meta: mmap.mmap | None = None
-        self._gen = b""
+        self._gen = -1
         self._checked = False  # file size right after our last write
         self._mutex = threading.Lock()
 
@@ -317,7 +317,7 @@ class Store:
         )
         if self._meta is None and fcntl is not None:
             self._meta = _map_meta(meta_path(self.path))
-        self._gen = self._meta[_GEN] if self._meta is not None else b""
+        self._gen = self._meta[_GEN] if self._meta is not None else -1
         self._checked = False
         _open_stores.add(self)
         return self._fd
@@ -331,30 +331,48 @@ class Store:
         # The hot path of every record is three system calls: lock, write, unlock. What the
         # writer must know besides (was the log replaced? did a writer die mid-line?) it reads
         # from the shared meta page, which costs no system call.
-        flock, lock_ex, lock_un = fcntl.flock, fcntl.LOCK_EX, fcntl.LOCK_UN
         with self._mutex:
-            for _attempt in range(8):
-                fd = self._fd if self._fd >= 0 else self._open()
-                meta = self._meta
-                assert meta is not None
-                flock(fd, lock_ex)
-                try:
-                    if meta[_GEN] != self._gen:  # renamed over by a rewrite: use the new file
-                        self._forget()
-                        continue
-                    if meta[_DIRTY] or not self._checked:
-                        data = _after_torn_tail(fd, data)
-                        self._checked = True
+            fd = self._fd
+            if fd < 0:
+                fd = self._open()
+            meta = self._meta
+            assert meta is not None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if meta[_GEN] == self._gen and self._checked and not meta[_DIRTY]:
                     meta[_DIRTY] = 1
                     written = os.write(fd, data)
                     if written != len(data):
                         _write_all(fd, memoryview(data)[written:])
                     meta[_DIRTY] = 0
                     return
-                finally:
-                    if self._fd == fd:
-                        flock(fd, lock_un)
-            raise OSError(f"{self.path}: the log kept being replaced while appending")
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            self._append_carefully(data)
+
+    def _append_carefully(self, data: bytes) -> None:
+        """The rare path: the log was replaced, a writer died mid-line, or this is our first
+        append since opening it. The caller holds the mutex."""
+        assert fcntl is not None
+        for _attempt in range(8):
+            fd = self._fd if self._fd >= 0 else self._open()
+            meta = self._meta
+            assert meta is not None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if meta[_GEN] != self._gen:  # renamed over by a rewrite: use the new file
+                    self._forget()
+                    continue
+                data = _after_torn_tail(fd, data)
+                self._checked = True
+                meta[_DIRTY] = 1
+                _write_all(fd, data)
+                meta[_DIRTY] = 0
+                return
+            finally:
+                if self._fd == fd:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        raise OSError(f"{self.path}: the log kept being replaced while appending")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -376,8 +394,7 @@ class Store:
                     except FileNotFoundError:
                         replaced = True
                     if replaced and self._meta is not None:
-                        generation = int.from_bytes(self._meta[_GEN], "little") + 1
-                        self._meta[_GEN] = generation.to_bytes(8, "little")
+                        self._meta[_GEN] = (self._meta[_GEN] + 1) % 256
             self._forget()
 
     # -- reading ---------------------------------------------------------------------------
