@@ -153,7 +153,11 @@ def import_claude_code(
         # Compare every file with its mark (a dict of all of them when there are many),
         # then put only the files to read in order.
         marks = state.files.snapshot() if len(found) > 256 else state.files
-        changed = [(p, st, marks.get(p)) for p, st in found if _changed(st, marks.get(p))]
+        changed = []
+        for p, st in found:
+            mark = marks.get(p)
+            if _changed(st, mark):
+                changed.append((p, st, mark))
         changed.sort(key=lambda job: (job[1].st_mtime_ns, job[0]))
         jobs = changed + [(p, st, marks.get(p)) for p, st in singles if _changed(st, marks.get(p))]
         total = total_bytes([(p, st) for p, st, _ in jobs], state)
