@@ -316,7 +316,10 @@ class Store:
             self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
         )
         if self._meta is None and fcntl is not None:
-            self._meta = _map_meta(meta_path(self.path))
+            try:
+                self._meta = _map_meta(meta_path(self.path))
+            except (OSError, ValueError):  # no shared page here: every append takes the careful path
+                self._meta = None
         self._gen = self._meta[_GEN] if self._meta is not None else -1
         self._checked = False
         _open_stores.add(self)
@@ -336,7 +339,9 @@ class Store:
             if fd < 0:
                 fd = self._open()
             meta = self._meta
-            assert meta is not None
+            if meta is None:
+                self._append_carefully(data)
+                return
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 if meta[_GEN] == self._gen and self._checked and not meta[_DIRTY]:
@@ -357,17 +362,19 @@ class Store:
         for _attempt in range(8):
             fd = self._fd if self._fd >= 0 else self._open()
             meta = self._meta
-            assert meta is not None
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                if meta[_GEN] != self._gen:  # renamed over by a rewrite: use the new file
+                replaced = meta[_GEN] != self._gen if meta is not None else os.fstat(fd).st_nlink == 0
+                if replaced:  # renamed over by a rewrite: use the new file
                     self._forget()
                     continue
                 data = _after_torn_tail(fd, data)
                 self._checked = True
-                meta[_DIRTY] = 1
+                if meta is not None:
+                    meta[_DIRTY] = 1
                 _write_all(fd, data)
-                meta[_DIRTY] = 0
+                if meta is not None:
+                    meta[_DIRTY] = 0
                 return
             finally:
                 if self._fd == fd:

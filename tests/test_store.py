@@ -266,3 +266,24 @@ def test_block_decoding_equals_line_by_line_decoding(lines: list[bytes]) -> None
         got = [row for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
     assert got == expected
     assert stats.skipped == bad
+
+
+def test_appends_still_work_without_the_shared_page(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the meta page cannot be mapped, every append takes the careful path and still works."""
+    import jusage.store as store_module
+
+    def refuse(path: Path) -> object:
+        raise OSError("mmap not supported here")
+
+    monkeypatch.setattr(store_module, "_map_meta", refuse)
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    with log_path.open("ab") as fh:
+        fh.write(b'{"ts": 2, "pro')
+    store.record(Event(ts=3, prompt=3))  # the same writer notices the torn line
+    assert [e.ts for e in Store(log_path).load()] == [1, 3]
+    replacement = log_path.with_suffix(".new")
+    replacement.write_bytes(Event(ts=9, prompt=9).to_json() + b"\n")
+    replacement.replace(log_path)
+    store.record(Event(ts=4, prompt=4))  # and follows the replaced log
+    assert [e.ts for e in Store(log_path).load()] == [9, 4]
