@@ -157,26 +157,11 @@ def render_stats(
             f"Spend      today {format_usd(spend.today)}, this month {format_usd(spend.this_month)},"
             f" projected {format_usd(spend.projected_month)}"
         )
-    if stats.by_model:
-        lines += [
-            "",
-            render_table(
-                ["Model", "Tokens", "Share", "Cost"],
-                _share_rows(stats.by_model, limit),
-                "lrrr",
-                max_width=width,
-            ),
-        ]
-    if stats.by_project:
-        lines += [
-            "",
-            render_table(
-                ["Project", "Tokens", "Share", "Cost"],
-                _share_rows(stats.by_project, limit),
-                "lrrr",
-                max_width=width,
-            ),
-        ]
+    for heading, shares in (("Model", stats.by_model), ("Project", stats.by_project)):
+        if shares:
+            table = render_table([heading, "Tokens", "Share", "Cost"], _share_rows(shares, limit), "lrrr",
+                                 max_width=width)  # fmt: skip
+            lines += ["", table]
     if stats.days:
         lines += ["", *_trend_lines(stats, today, width, unicode)]
     if stats.skipped_lines:

@@ -17,6 +17,7 @@ __all__ = [
     "json_option",
     "log_option",
     "parse_today",
+    "prices_option",
     "readable_log",
     "resolve_tz",
     "timezone_option",
@@ -39,6 +40,18 @@ def log_option(func: F) -> F:
         default=None,
         help="Ledger file (default: $JUSAGE_LOG, else $JUSAGE_HOME/usage/events.jsonl, "
         "else ~/.jusage/usage/events.jsonl).",
+    )(func)
+
+
+def prices_option(func: F) -> F:
+    """``--prices PATH``: a TOML file of price overrides."""
+    return click.option(
+        "--prices",
+        "prices_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="PATH",
+        help="Price overrides (TOML; default: $JUSAGE_HOME/prices.toml when it exists).",
     )(func)
 
 

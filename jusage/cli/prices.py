@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from jusage.cli.options import CliError, json_option, log_option, readable_log
+from jusage.cli.options import CliError, json_option, log_option, prices_option, readable_log
 
 
 def _usd(micro: int) -> float:
@@ -34,14 +34,7 @@ def _rates_json(rates: Any) -> dict[str, Any]:
 
 @click.command()
 @log_option
-@click.option(
-    "--prices",
-    "prices_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    metavar="PATH",
-    help="Price overrides (TOML; default: $JUSAGE_HOME/prices.toml when it exists).",
-)
+@prices_option
 @json_option
 def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> None:
     """Every model in the log, the price used for it and where it came from.

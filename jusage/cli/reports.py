@@ -20,6 +20,7 @@ from jusage.cli.options import (
     json_option,
     log_option,
     parse_today,
+    prices_option,
     readable_log,
     resolve_tz,
     timezone_option,
@@ -90,14 +91,7 @@ def period_options(func: F) -> F:
 
 def cost_options(func: F) -> F:
     """``--mode auto|calculate|display`` and ``--prices PATH``."""
-    func = click.option(
-        "--prices",
-        "prices_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        metavar="PATH",
-        help="Price overrides (TOML; default: $JUSAGE_HOME/prices.toml when it exists).",
-    )(func)
+    func = prices_option(func)
     return click.option(
         "--mode",
         type=click.Choice(["auto", "calculate", "display"]),
