@@ -22,7 +22,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -173,10 +172,12 @@ class Aggregator:
         self.tz = tz
         self.bucket = bucket
         self.coster = coster
-        self._keyer: Callable[[Any], Any] = attrgetter(*dims) if dims else (lambda _e: ())
+        unknown = [d for d in dims if d not in EventRow.__struct_fields__]
+        if unknown:
+            raise ValueError(f"cannot group by {', '.join(unknown)}: not event fields")
         self._decoder = row_decoder(dims)
         self._day = day_fn(tz)
-        self._days: dict[int, Any] = {}
+        self._quarters: dict[int, tuple[Any, str, int, int]] = {}
         self._utc_day = day_fn(_utc())
 
     @property
@@ -202,78 +203,24 @@ class Aggregator:
         """Fold ``events`` into ``partial`` (in place) and return it.
 
         Events whose counts break a consistency rule (``cached + cache_write > prompt``,
-        ``reasoning > completion``) are counted in ``partial.skipped`` instead. An event
-        with ``corrects`` set adds its tokens but is not a turn of its own.
+        ``reasoning > completion``, ``cache_write_1h > cache_write``) are counted in
+        ``partial.skipped`` instead. An event with ``corrects`` set adds its tokens but is not
+        a turn of its own.
         """
-        groups = partial.groups
-        keyer = self._keyer
-        hourly = self.bucket == "hour"
-        day = self._day
-        days = self._days  # quarter-hour -> (bucket, UTC day): most events cost one dict lookup
-        utc_day = self._utc_day
-        coster = self.coster
-        bad = 0
-        # Consecutive events mostly share a group (one session works on, so one model and
-        # project in one day), so the counters of a run of them are summed in local
-        # variables and added to the group once, when the run ends.
-        run_bucket: Any = _NO_RUN
-        run_dims: Any = None
-        total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
-        first = last = 0
-        for e in events:
-            p = e.prompt
-            c = e.completion
-            ca = e.cached
-            cw = e.cache_write
-            rs = e.reasoning
-            if ca + cw > p or rs > c or e.cache_write_1h > cw:
-                bad += 1
-                continue
-            t = e.total
-            if t < 0:
-                t = p + c
-            ts = e.ts
-            quarter = ts // 900
-            when = days.get(quarter)
-            if when is None:
-                when = days[quarter] = ((ts // 3600) * 3600 if hourly else day(ts), utc_day(ts))
-            dims = keyer(e)
-            if when[0] != run_bucket or dims != run_dims:
-                if run_bucket is not _NO_RUN:
-                    _add_run(groups, (run_bucket, run_dims), [
-                        total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
-                        first, last,
-                    ])  # fmt: skip
-                run_bucket = when[0]
-                run_dims = dims
-                total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
-                first = last = ts
-            total += t
-            prompt += p
-            completion += c
-            cached += ca
-            reasoning += rs
-            write += cw
-            calls += e.calls
-            if not e.corrects:
-                turns += 1
-            if coster is not None:
-                priced = coster(e, when[1])
-                if priced is None:
-                    unpriced += t
-                else:
-                    cost += priced
-            if ts < first:
-                first = ts
-            elif ts > last:
-                last = ts
-        if run_bucket is not _NO_RUN:
-            _add_run(groups, (run_bucket, run_dims), [
-                total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
-                first, last,
-            ])  # fmt: skip
-        partial.skipped += bad
+        fold = _fold_loop(self.dims, self.coster is not None)
+        partial.skipped += fold(partial.groups, events, self._when, self.coster)
         return partial
+
+    def _when(self, ts: int) -> tuple[Any, str, int, int]:
+        """``(bucket, UTC day, lo, hi)`` of the quarter hour holding ``ts``: every second in
+        ``[lo, hi)`` has the same bucket and the same UTC day (see :mod:`jusage.days`)."""
+        quarter = ts // 900
+        found = self._quarters.get(quarter)
+        if found is None:
+            lo = quarter * 900
+            bucket = lo // 3600 * 3600 if self.bucket == "hour" else self._day(lo)
+            found = self._quarters[quarter] = (bucket, self._utc_day(lo), lo, lo + 900)
+        return found
 
     def accumulate_file(
         self, partial: Partial, path: Path, start: int = 0, end: int | None = None
@@ -292,6 +239,100 @@ class Aggregator:
                 gc.enable()
         partial.skipped += stats.skipped
         return partial
+
+
+# The fold loop is the aggregation's hot path: a few hundred nanoseconds per event. It is
+# generated once per set of dimensions (and with or without a coster) so that a run of events
+# of the same group is recognised by comparing each dimension field in place, and no key tuple
+# is built per event: that halved the loop's time against a loop with ``attrgetter`` keys.
+# Consecutive events mostly share a group (a session works on one model and project), so the
+# counters of a run are summed in local variables and added to the group once, when it ends.
+_FOLD_TEMPLATE = """
+def fold(groups, events, when, coster):
+    bad = 0
+    lo = hi = 0
+    bucket = utc = None
+    run_bucket = NO_RUN
+    {dims_none}
+    total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
+    first = last = 0
+    for e in events:
+        p = e.prompt
+        c = e.completion
+        ca = e.cached
+        cw = e.cache_write
+        rs = e.reasoning
+        if ca + cw > p or rs > c or e.cache_write_1h > cw:
+            bad += 1
+            continue
+        t = e.total
+        if t < 0:
+            t = p + c
+        ts = e.ts
+        if not lo <= ts < hi:
+            bucket, utc, lo, hi = when(ts)
+        if bucket != run_bucket{dims_differ}:
+            if run_bucket is not NO_RUN:
+                add_run(groups, (run_bucket, {dims_key}), [
+                    total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
+                    first, last,
+                ])
+            run_bucket = bucket
+            {dims_take}
+            total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
+            first = last = ts
+        total += t
+        prompt += p
+        completion += c
+        cached += ca
+        reasoning += rs
+        write += cw
+        calls += e.calls
+        if not e.corrects:
+            turns += 1
+        {pricing}
+        if ts < first:
+            first = ts
+        elif ts > last:
+            last = ts
+    if run_bucket is not NO_RUN:
+        add_run(groups, (run_bucket, {dims_key}), [
+            total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
+            first, last,
+        ])
+    return bad
+"""
+
+_PRICING = """priced = coster(e, utc)
+        if priced is None:
+            unpriced += t
+        else:
+            cost += priced"""
+
+
+_Fold = Callable[[dict[Key, list[int]], Iterable[Any], Any, Any], int]
+
+
+@functools.cache
+def _fold_loop(dims: tuple[str, ...], priced: bool) -> _Fold:
+    """The fold loop for ``dims`` (event field names, checked by the caller), compiled once.
+
+    ``fold(groups, events, when, coster)`` adds the events into ``groups`` and returns how
+    many it skipped as inconsistent; ``when`` is :meth:`Aggregator._when`.
+    """
+    names = [f"d{i}" for i in range(len(dims))]
+    key = names[0] if len(dims) == 1 else "(" + "".join(f"{n}, " for n in names) + ")"
+    source = _FOLD_TEMPLATE.format(
+        dims_none=" = ".join([*names, "None"]) if dims else "pass",
+        dims_differ="".join(f" or e.{d} != {n}" for d, n in zip(dims, names, strict=True)),
+        dims_key=key,
+        dims_take="; ".join(f"{n} = e.{d}" for d, n in zip(dims, names, strict=True)) or "pass",
+        pricing=_PRICING if priced else "pass",
+    )
+    namespace: dict[str, Any] = {"NO_RUN": _NO_RUN, "add_run": _add_run}
+    exec(compile(source, f"<jusage fold {','.join(dims)}>", "exec"), namespace)
+    fold: _Fold = namespace["fold"]
+    return fold
 
 
 # Fields every aggregation reads; the grouping dimensions come on top.

@@ -238,7 +238,8 @@ def _child_records_with(store: Store) -> None:
 
 LINE_PARTS = st.sampled_from(
     [b'{"ts": 1, "prompt": 2}', b'{"ts": 3}', b"{", b"}", b'"x"}', b'{"ts": 4} {"ts": 5}', b'{"ts":', b"6}",
-     b'{"ts": 7, "a": [1,', b"2]}", b"", b"  ", b"\r", b'{"ts": -1}', b"\xff", b"{}"]
+     b'{"ts": 7, "a": [1,', b"2]}", b"", b"  ", b"\r", b'{"ts": -1}', b"\xff", b"{}",
+     b'{"ts": 8, "a": [{"b": 1}', b'{"c": 2}]}']
 )
 
 
@@ -287,3 +288,34 @@ def test_appends_still_work_without_the_shared_page(log_path: Path, monkeypatch:
     replacement.replace(log_path)
     store.record(Event(ts=4, prompt=4))  # and follows the replaced log
     assert [e.ts for e in Store(log_path).load()] == [9, 4]
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.integers(0, 300), min_size=1, max_size=30),
+    st.integers(8, 256),
+    st.booleans(),
+)
+def test_reads_in_a_small_buffer_keep_every_line(widths: list[int], block: int, torn: bool) -> None:
+    """Lines longer than the read buffer, lines cut by its edge and a torn tail all come out
+    whole, once each: the buffer grows and carries unfinished lines over."""
+    import tempfile
+
+    import jusage.store as store_module
+    from jusage.events import ROW_DECODER
+    from jusage.store import ReadStats, read_rows
+
+    lines = [b'{"ts": %d, "project": "%s"}' % (i, b"p" * w) for i, w in enumerate(widths)]
+    data = b"\n".join(lines) + (b'\n{"ts": 99, "pro' if torn else b"\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.jsonl"
+        path.write_bytes(data)
+        stats = ReadStats()
+        saved = store_module.BLOCK
+        store_module.BLOCK = block
+        try:
+            got = [row.ts for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+        finally:
+            store_module.BLOCK = saved
+    assert got == list(range(len(widths)))
+    assert stats.skipped == (1 if torn else 0)
