@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -291,10 +292,10 @@ def fold(groups, events, when, coster):
         if not e.corrects:
             turns += 1
         {pricing}
-        if ts < first:
-            first = ts
-        elif ts > last:
+        if ts > last:  # first: logs are mostly in time order
             last = ts
+        elif ts < first:
+            first = ts
     if run_bucket is not NO_RUN:
         add_run(groups, (run_bucket, {dims_key}), [
             total, prompt, completion, cached, reasoning, write, calls, turns, cost, unpriced,
@@ -443,11 +444,9 @@ class Stats:
 
 
 def _sum(rows: Iterable[list[int]]) -> list[int]:
-    out = [0] * (UNPRICED + 1)
-    for a in rows:
-        for i in _SUMMED:
-            out[i] += a[i]
-    return out
+    """The summed columns of ``rows`` (``first`` and ``last`` left out), column by column in C."""
+    out = [sum(column) for column in itertools.islice(zip(*rows, strict=True), UNPRICED + 1)]
+    return out or [0] * (UNPRICED + 1)
 
 
 def _shares(per_name: dict[str, list[int]], grand: int) -> list[Share]:

@@ -28,6 +28,7 @@ import contextlib
 import itertools
 import mmap
 import os
+import re
 import threading
 import time
 import weakref
@@ -233,6 +234,11 @@ def _line_runs(path: Path, start: int = 0, end: int | None = None) -> Iterator[t
             yield buf, have
 
 
+# A newline that does not sit between a ``}`` and a ``{``. Searching for it with ``re`` (which
+# jumps from newline to newline) costs about a quarter less than counting ``}\n{``.
+_LOOSE_NEWLINE = re.compile(rb"\n(?:(?<!}\n)|(?!\{))")
+
+
 def _one_object_per_line(buf: bytearray, n: int, values: int) -> bool:
     """Whether ``values`` decoded from ``buf[:n]`` by ``decode_lines`` are its lines one for one.
 
@@ -242,16 +248,12 @@ def _one_object_per_line(buf: bytearray, n: int, values: int) -> bool:
     a line end (after a ``}`` JSON allows only ``,``, ``}`` or ``]``, never ``{``, and a
     string cannot hold a raw newline), so every line starts a value of its own; then as many
     values as lines means exactly one per line.
-
-    Counting the three-byte ``}\\n{`` is the cheapest exact test found: counting ``\\n{`` and
-    ``}\\n`` apart cost almost as much as the decoding itself.
     """
-    newlines = buf.count(b"\n", 0, n)
     return (
-        values == newlines + 1
+        values == buf.count(b"\n", 0, n) + 1
         and buf.startswith(b"{")
         and buf.endswith(b"}", 0, n)
-        and buf.count(b"}\n{", 0, n) == newlines
+        and _LOOSE_NEWLINE.search(buf, 0, n) is None
     )
 
 
