@@ -12,6 +12,7 @@ overrides, so ``import jusage.pricing`` stays cheap and the record path never pa
 
 from __future__ import annotations
 
+import contextlib
 import os
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -521,15 +522,38 @@ _package_dirty = False
 
 
 def _package_cache_file() -> Path:
-    from importlib.metadata import PackageNotFoundError, version
-
     from jusage.store import jusage_home
 
-    try:
-        package = version("genai-prices")
-    except PackageNotFoundError:
-        package = "unknown"
-    return jusage_home() / "cache" / f"genai-prices-{package}-v2.pickle"
+    return jusage_home() / "cache" / f"genai-prices-{package_version()}-v2.pickle"
+
+
+_version: str | None = None
+
+
+def package_version() -> str:
+    """The installed genai-prices' version, without importing it or ``importlib.metadata``.
+
+    Asking ``importlib.metadata`` costs about 45 ms of imports, a third of a report read from
+    a checkpoint, so the version is read from the name of the package's ``.dist-info`` folder
+    beside it, with the size and time of its price table added (an edited or reinstalled
+    table then counts as another version). ``"unknown"`` when it is not installed.
+    """
+    global _version
+    if _version is None:
+        import importlib.util
+
+        _version = "unknown"
+        spec = importlib.util.find_spec("genai_prices")
+        if spec is not None and spec.origin:
+            package = Path(spec.origin).parent
+            with contextlib.suppress(OSError):
+                infos = sorted(
+                    info.name[len("genai_prices-") : -len(".dist-info")]
+                    for info in package.parent.glob("genai_prices-*.dist-info")
+                )
+                st = (package / "data.py").stat()
+                _version = f"{'+'.join(infos) or 'unpackaged'}-{st.st_size}-{st.st_mtime_ns}"
+    return _version
 
 
 def _package_cache() -> dict[str, _Segments]:
@@ -628,13 +652,8 @@ class Pricer:
         """A digest of everything that decides this pricer's answers (overrides, package
         version), so cached costs are recomputed when either changes."""
         import hashlib
-        from importlib.metadata import PackageNotFoundError, version
 
-        try:
-            package = version("genai-prices")
-        except PackageNotFoundError:
-            package = "?"
-        text = repr((sorted(self._exact.items()), self._globs, package))
+        text = repr((sorted(self._exact.items()), self._globs, package_version()))
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
     def rates(self, model: str, day: date) -> Rates | None:
