@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from jusage.aggregate import Aggregator, Partial
+from jusage.forked import map_forked
 from jusage.store import jusage_home, last_line_end, split_ranges
 
 __all__ = ["CHECKPOINT_VERSION", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
@@ -116,45 +117,14 @@ def _scan(path: Path, aggregator: Aggregator, start: int, end: int, workers: int
         return Partial()
     if workers is None:
         workers = (os.cpu_count() or 1) if end - start > PARALLEL_THRESHOLD else 1
-    if workers <= 1 or not hasattr(os, "fork"):
+    if workers <= 1:
         return aggregator.accumulate_file(Partial(), path, start, end)
-    ranges = split_ranges(path, workers, start, end)
-    children = [(*_fork_worker(aggregator, path, rng), rng) for rng in ranges[1:]]
-    result = aggregator.accumulate_file(Partial(), path, *ranges[0])
-    for pid, fd, rng in children:
-        part = _collect(pid, fd)
-        if part is None:  # the worker died: do its share here
-            part = aggregator.accumulate_file(Partial(), path, *rng)
+
+    def fold(rng: tuple[int, int]) -> Partial:
+        return aggregator.accumulate_file(Partial(), path, *rng)
+
+    parts = map_forked(fold, split_ranges(path, workers, start, end))
+    result = parts[0]
+    for part in parts[1:]:
         result.absorb(part)
     return result
-
-
-def _fork_worker(aggregator: Aggregator, path: Path, rng: tuple[int, int]) -> tuple[int, int]:
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: fold the range, send the partial, leave without cleanup handlers
-        code = 0
-        try:
-            os.close(read_fd)
-            data = pickle.dumps(aggregator.accumulate_file(Partial(), path, *rng), protocol=5)
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(data)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    return pid, read_fd
-
-
-def _collect(pid: int, fd: int) -> Partial | None:
-    with os.fdopen(fd, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or not data:
-        return None
-    with contextlib.suppress(Exception):
-        part = pickle.loads(data)
-        if isinstance(part, Partial):
-            return part
-    return None

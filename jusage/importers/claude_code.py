@@ -52,6 +52,7 @@ from jusage.importers.common import (
     read_new_lines,
     run_jobs,
     scan_files,
+    scan_tree,
     stat_paths,
     total_bytes,
 )
@@ -104,27 +105,31 @@ def claude_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
     return by_age(found) + singles
 
 
+def _roots(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, os.stat_result]]]:
+    """The folders to search and the files named on their own (those not below a folder)."""
+    roots: list[Path] = []
+    files: list[tuple[str, os.stat_result]] = []
+    for path, st in stat_paths(paths):
+        if path.is_dir():
+            roots.append((path / "projects" if (path / "projects").is_dir() else path).resolve())
+        else:
+            files.append((str(path.resolve()), st))
+    prefixes = tuple(f"{root}{os.sep}" for root in roots)
+    singles: list[tuple[str, os.stat_result]] = []
+    inodes: set[tuple[int, int]] = set()
+    for path_str, st in files:  # a file named twice, or also found below a folder, counts once
+        if not path_str.startswith(prefixes) and (st.st_dev, st.st_ino) not in inodes:
+            singles.append((path_str, st))
+            inodes.add((st.st_dev, st.st_ino))
+    return roots, singles
+
+
 def _candidates(
     paths: Sequence[Path],
 ) -> tuple[list[tuple[str, os.stat_result]], list[tuple[str, os.stat_result]]]:
     """The transcripts found below folders (in no order) and those named as files (in order)."""
-    roots: list[Path] = []
-    singles: list[tuple[str, os.stat_result]] = []
-    for path, st in stat_paths(paths):
-        if path.is_dir():
-            roots.append(path / "projects" if (path / "projects").is_dir() else path)
-        else:
-            singles.append((str(path.resolve()), st))
-    found = scan_files([r.resolve() for r in roots], "", ordered=False)
-    if not singles:
-        return found, []
-    seen = {(st.st_dev, st.st_ino) for _, st in found}
-    unique: list[tuple[str, os.stat_result]] = []
-    for path_str, st in singles:
-        if (st.st_dev, st.st_ino) not in seen:
-            unique.append((path_str, st))
-            seen.add((st.st_dev, st.st_ino))
-    return found, unique
+    roots, singles = _roots(paths)
+    return scan_files(roots, "", ordered=False), singles
 
 
 def import_claude_code(
@@ -145,21 +150,23 @@ def import_claude_code(
     :class:`ImportPathError` for a path that does not exist and ``OSError`` when the ledger
     cannot be written. Malformed lines are skipped and counted, never fatal.
     """
-    found, singles = _candidates(paths)
+    roots, singles = _roots(paths)
     tally = Tally()
-    tally.files_seen = len(found) + len(singles)
     with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
         catch_up(state, store, ID_PREFIX)
-        # Compare every file with its mark (a dict of all of them when there are many),
-        # then put only the files to read in order.
-        marks = state.files.snapshot() if len(found) > 256 else state.files
-        changed = []
-        for p, st in found:
-            mark = marks.get(p)
-            if _changed(st, mark):
-                changed.append((p, st, mark))
-        changed.sort(key=lambda job: (job[1].st_mtime_ns, job[0]))
-        jobs = changed + [(p, st, marks.get(p)) for p, st in singles if _changed(st, marks.get(p))]
+        # Only files whose stat differs from their mark are read. For a tree, the marks are
+        # read into one dict first and compared during the walk (in its workers, for a big
+        # tree), so a re-run costs about one stat per transcript.
+        marks = state.files.snapshot() if roots else state.files
+
+        def changed(path: str, st: os.stat_result) -> bool:
+            return _changed(st, marks.get(path))
+
+        seen, found = scan_tree(roots, "", ordered=False, keep=changed, workers=workers)
+        tally.files_seen = seen + len(singles)
+        found.sort(key=lambda item: (item[1].st_mtime_ns, item[0]))
+        jobs = [(p, st, marks.get(p)) for p, st in found]
+        jobs += [(p, st, marks.get(p)) for p, st in singles if _changed(st, marks.get(p))]
         total = total_bytes([(p, st) for p, st, _ in jobs], state)
         done = 0
         out: list[bytes] = []
