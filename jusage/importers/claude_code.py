@@ -46,6 +46,7 @@ from jusage.importers.common import (
     append_lines,
     by_age,
     catch_up,
+    changed_since,
     gc_paused,
     iso_to_unix,
     local_day,
@@ -158,15 +159,11 @@ def import_claude_code(
         # read into one dict first and compared during the walk (in its workers, for a big
         # tree), so a re-run costs about one stat per transcript.
         marks = state.files.snapshot() if roots else state.files
-
-        def changed(path: str, st: os.stat_result) -> bool:
-            return _changed(st, marks.get(path))
-
-        seen, found = scan_tree(roots, "", ordered=False, keep=changed, workers=workers)
+        seen, found = scan_tree(roots, "", ordered=False, marks=marks, workers=workers)
         tally.files_seen = seen + len(singles)
         found.sort(key=lambda item: (item[1].st_mtime_ns, item[0]))
         jobs = [(p, st, marks.get(p)) for p, st in found]
-        jobs += [(p, st, marks.get(p)) for p, st in singles if _changed(st, marks.get(p))]
+        jobs += [(p, st, marks.get(p)) for p, st in singles if changed_since(st, marks.get(p))]
         total = total_bytes([(p, st) for p, st, _ in jobs], state)
         done = 0
         out: list[bytes] = []
@@ -189,16 +186,6 @@ def import_claude_code(
         append_lines(store, out)
         state.commit()
     return tally.summary(SOURCE)
-
-
-def _changed(st: os.stat_result, mark: FileMark | None) -> bool:
-    return not (
-        mark is not None
-        and mark.size == st.st_size
-        and mark.mtime_ns == st.st_mtime_ns
-        and mark.ino == st.st_ino
-        and mark.dev == st.st_dev
-    )
 
 
 # -- decoding one line ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -27,6 +27,7 @@ __all__ = [
     "append_lines",
     "by_age",
     "catch_up",
+    "changed_since",
     "event_counts",
     "gc_paused",
     "iso_to_unix",
@@ -290,8 +291,11 @@ def add_counts(old: Counts, add: Counts) -> Counts:
     )
 
 
-FileFilter = Callable[[str, os.stat_result], bool]
-"""Decides from a file's path and ``stat`` whether a scan keeps it (e.g. "changed since read")."""
+class Marks(Protocol):
+    """Where the file marks come from: a dict of them, or the state's file table."""
+
+    def get(self, path: str, /) -> FileMark | None: ...
+
 
 PARALLEL_ENTRIES = 512
 """Entries near the top of a tree from which its walk is split over forked workers."""
@@ -303,17 +307,18 @@ def scan_files(
     *,
     suffix: str = ".jsonl",
     ordered: bool = True,
-    keep: FileFilter | None = None,
+    marks: Marks | None = None,
     workers: int | None = None,
 ) -> list[tuple[str, os.stat_result]]:
-    """Every file below ``roots`` whose name matches (and that ``keep`` keeps), with its ``stat``.
+    """Every file below ``roots`` whose name matches, with its ``stat``; with ``marks``, only
+    those whose ``stat`` differs from their mark (see :func:`changed_since`).
 
     ``pattern`` is a name prefix (``""`` for any). Files reachable twice (same device and
     inode) are listed once. Oldest first (see :func:`by_age`), so an original transcript is
     read before the copies that resumed sessions made of it; ``ordered=False`` leaves the
     order to the caller (sorting only the files it will read is cheaper).
     """
-    return scan_tree(roots, pattern, suffix=suffix, ordered=ordered, keep=keep, workers=workers)[1]
+    return scan_tree(roots, pattern, suffix=suffix, ordered=ordered, marks=marks, workers=workers)[1]
 
 
 def scan_tree(
@@ -322,7 +327,7 @@ def scan_tree(
     *,
     suffix: str = ".jsonl",
     ordered: bool = True,
-    keep: FileFilter | None = None,
+    marks: Marks | None = None,
     workers: int | None = None,
 ) -> tuple[int, list[tuple[str, os.stat_result]]]:
     """``(files found, files kept)``: :func:`scan_files` with the count of every match.
@@ -330,8 +335,8 @@ def scan_tree(
     A large tree (at least :data:`PARALLEL_ENTRIES` entries a level or two down) is walked in
     ``workers`` processes (default: one per CPU), each taking every n-th of those entries:
     a re-import of a big history is mostly one ``stat`` per transcript, and on two cores the
-    walk took half the time (0.137 s -> 0.076 s for 21,670 files). ``keep`` runs in the
-    workers, so only the files it keeps travel back. A file reachable under two paths that
+    walk took half the time (0.137 s -> 0.076 s for 21,670 files). The marks are compared in
+    the workers, so only changed files travel back. A file reachable under two paths that
     fall to different workers is counted twice but kept once.
     """
     entries = _top_entries([str(r) for r in roots], pattern, suffix)
@@ -340,7 +345,7 @@ def scan_tree(
         from jusage.forked import map_forked
 
         def walk(part: list[os.DirEntry[str]]) -> tuple[int, list[tuple[str, os.stat_result]]]:
-            count, found = _walk(part, pattern, suffix, keep)
+            count, found = _walk(part, pattern, suffix, marks)
             return count, list(found.values())
 
         parts = map_forked(walk, [entries[i::n] for i in range(n)])
@@ -350,7 +355,7 @@ def scan_tree(
             for path, st in files:
                 kept.setdefault((st.st_dev, st.st_ino), (path, st))
     else:
-        seen, kept = _walk(entries, pattern, suffix, keep)
+        seen, kept = _walk(entries, pattern, suffix, marks)
     return seen, by_age(kept.values()) if ordered else list(kept.values())
 
 
@@ -391,11 +396,25 @@ def _list_entries(folders: list[str]) -> list[os.DirEntry[str]]:
     return out
 
 
+def changed_since(st: os.stat_result, mark: FileMark | None) -> bool:
+    """Whether a file with this ``stat`` may hold lines its ``mark`` does not cover: it was
+    never read, or its size, time or identity moved (a mark of a file not read to its end
+    has size -1, so such a file is always looked at again)."""
+    return not (
+        mark is not None
+        and mark.size == st.st_size
+        and mark.mtime_ns == st.st_mtime_ns
+        and mark.ino == st.st_ino
+        and mark.dev == st.st_dev
+    )
+
+
 def _walk(
-    entries: Iterable[os.DirEntry[str]], pattern: str, suffix: str, keep: FileFilter | None
+    entries: Iterable[os.DirEntry[str]], pattern: str, suffix: str, marks: Marks | None
 ) -> tuple[int, dict[tuple[int, int], tuple[str, os.stat_result]]]:
     """Walk ``entries`` and every folder below them: the count of distinct matching files
-    and, by ``(device, inode)``, the ones ``keep`` keeps."""
+    and, by ``(device, inode)``, the ones to keep (all, or those changed since ``marks``)."""
+    mark_of = marks.get if marks is not None else None
     kept: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
     inodes: set[tuple[int, int]] = set()
     stack: list[str] = []
@@ -414,7 +433,17 @@ def _walk(
                     key = (st.st_dev, st.st_ino)
                     if key not in inodes:
                         inodes.add(key)
-                        if keep is None or keep(entry.path, st):
+                        if mark_of is None:
+                            kept[key] = (entry.path, st)
+                            continue
+                        mark = mark_of(entry.path)  # changed_since, inlined: once per file
+                        if (
+                            mark is None
+                            or mark.size != st.st_size
+                            or mark.mtime_ns != st.st_mtime_ns
+                            or mark.ino != st.st_ino
+                            or mark.dev != st.st_dev
+                        ):
                             kept[key] = (entry.path, st)
                 elif entry.is_dir():
                     stack.append(entry.path)
