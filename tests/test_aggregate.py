@@ -220,3 +220,43 @@ def test_context_breakdown_static_total_leaves_out_messages() -> None:
         context_limit=200_000,
     )
     assert b.static_total() == 10
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(an_event(), max_size=40),
+    st.lists(st.sampled_from(["model", "project", "session", "source", "corrects"]), max_size=3, unique=True),
+    st.sampled_from(["day", "hour"]),
+)
+def test_the_generated_fold_equals_a_plain_reference(
+    events: list[Event], dims: list[str], bucket: str
+) -> None:
+    """For any number of dimensions (the fold loop is generated per set of them) and either
+    bucket, the partial equals one built event by event with a plain dict: sums per group,
+    turns without corrections, first and last ts."""
+    agg = Aggregator(tuple(dims), tz=UTC, bucket=bucket)
+    expected: dict[object, list[int]] = {}
+    for e in events:
+        if bucket == "hour":
+            when: object = e.ts // 3600 * 3600
+        else:
+            when = datetime.fromtimestamp(e.ts, UTC).date().isoformat()
+        values = tuple(getattr(e, d) for d in dims)
+        key = (when, values[0] if len(dims) == 1 else values)
+        row = expected.setdefault(key, [0] * 10 + [e.ts, e.ts])
+        counts = (e.total, e.prompt, e.completion, e.cached, e.reasoning, e.cache_write, e.calls)
+        for i, n in enumerate(counts):
+            row[i] += n
+        row[7] += 0 if e.corrects else 1
+        row[10] = min(row[10], e.ts)
+        row[11] = max(row[11], e.ts)
+    got = agg.accumulate(Partial(), events)
+    assert got.groups == expected
+    assert got.skipped == 0
+
+
+def test_grouping_by_a_field_that_is_not_an_event_field_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="not event fields"):
+        Aggregator(("model", "nonsense"))
