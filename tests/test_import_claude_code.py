@@ -592,3 +592,37 @@ def test_a_state_of_the_single_file_layout_is_taken_over(store: Store, projects:
     summary = import_claude_code(store, [projects])
     assert (summary.files_read, summary.events_added) == (0, 0)
     assert not (folder / "files.json").exists() and any((folder / "files").iterdir())
+
+
+def test_a_big_tree_is_walked_in_workers_with_the_same_result(tmp_path: Path) -> None:
+    """From PARALLEL_ENTRIES entries the walk is shared out to forked workers; what it finds,
+    and which files count as changed against their marks, is the same as walking alone."""
+    from jusage.importers.common import PARALLEL_ENTRIES, changed_since, scan_tree
+    from jusage.importers.state import FileMark
+
+    root = tmp_path / "projects"
+    for i in range(PARALLEL_ENTRIES + 40):
+        folder = root / f"p{i % 7}" / (f"s{i}" if i % 3 == 0 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"t{i}.jsonl").write_bytes(b"{}\n" * (i % 5))
+    (root / "p0" / "notes.txt").write_text("not a transcript")
+    serial = scan_tree([root], "", ordered=True, workers=1)
+    parallel = scan_tree([root], "", ordered=True, workers=3)
+    assert serial[0] == parallel[0] == PARALLEL_ENTRIES + 40
+    assert [p for p, _ in serial[1]] == [p for p, _ in parallel[1]]
+    # Mark every other file as read to its end; only the rest (and a grown one) are changed.
+    marks = {}
+    for n, (path, info) in enumerate(serial[1]):
+        if n % 2 == 0:
+            size = info.st_size
+            marks[path] = FileMark(info.st_dev, info.st_ino, size, size, info.st_mtime_ns, "", {})
+    grown = serial[1][0][0]
+    with open(grown, "ab") as fh:
+        fh.write(b"{}\n")
+    now = scan_tree([root], "", workers=1)[1]
+    expected = sorted(p for p, info in now if changed_since(info, marks.get(p)))
+    for workers in (1, 2, 3):
+        seen, kept = scan_tree([root], "", ordered=False, marks=marks, workers=workers)
+        assert seen == PARALLEL_ENTRIES + 40
+        assert sorted(p for p, _ in kept) == expected
+    assert grown in expected and len(expected) == (PARALLEL_ENTRIES + 40) // 2 + 1
