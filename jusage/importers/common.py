@@ -302,23 +302,16 @@ PARALLEL_ENTRIES = 512
 
 
 def scan_files(
-    roots: Iterable[Path],
-    pattern: str,
-    *,
-    suffix: str = ".jsonl",
-    ordered: bool = True,
-    marks: Marks | None = None,
-    workers: int | None = None,
+    roots: Iterable[Path], pattern: str, *, ordered: bool = True
 ) -> list[tuple[str, os.stat_result]]:
-    """Every file below ``roots`` whose name matches, with its ``stat``; with ``marks``, only
-    those whose ``stat`` differs from their mark (see :func:`changed_since`).
+    """Every ``.jsonl`` file below ``roots`` whose name starts with ``pattern``, with its ``stat``.
 
-    ``pattern`` is a name prefix (``""`` for any). Files reachable twice (same device and
-    inode) are listed once. Oldest first (see :func:`by_age`), so an original transcript is
-    read before the copies that resumed sessions made of it; ``ordered=False`` leaves the
-    order to the caller (sorting only the files it will read is cheaper).
+    Files reachable twice (same device and inode) are listed once. Oldest first (see
+    :func:`by_age`), so an original transcript is read before the copies that resumed
+    sessions made of it; ``ordered=False`` leaves the order to the caller (sorting only the
+    files it will read is cheaper). :func:`scan_tree` has the other options.
     """
-    return scan_tree(roots, pattern, suffix=suffix, ordered=ordered, marks=marks, workers=workers)[1]
+    return scan_tree(roots, pattern, ordered=ordered)[1]
 
 
 def scan_tree(
@@ -330,7 +323,9 @@ def scan_tree(
     marks: Marks | None = None,
     workers: int | None = None,
 ) -> tuple[int, list[tuple[str, os.stat_result]]]:
-    """``(files found, files kept)``: :func:`scan_files` with the count of every match.
+    """``(files found, files kept)``: the files below ``roots`` whose name starts with
+    ``pattern`` and ends with ``suffix``, with their ``stat``, as in :func:`scan_files`; with
+    ``marks``, only those whose ``stat`` differs from their mark (see :func:`changed_since`).
 
     A large tree (at least :data:`PARALLEL_ENTRIES` entries a level or two down) is walked in
     ``workers`` processes (default: one per CPU), each taking every n-th of those entries:
