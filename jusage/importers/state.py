@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import mmap
 import os
 import struct
+import sys
 import time
 import zlib
 from array import array
@@ -292,12 +294,31 @@ class _SeenBase:
         rows: Iterator[Counts] = zip(flat, flat, flat, flat, flat, flat, strict=True)
         yield from zip(self.keys.tolist(), rows, strict=True)
 
+    def packed_items(self) -> Iterator[tuple[int, bytes]]:
+        """``(key, counts packed as _SIX packs them)``, straight from the file's bytes."""
+        if self.keys is None or self.values is None:
+            return
+        data = self.values.tobytes()  # already little-endian: the file's layout
+        size = _SIX.size
+        rows = [data[i : i + size] for i in range(0, len(data), size)]
+        yield from zip(self.keys.tolist(), rows, strict=True)
+
     def close(self) -> None:
         self.keys = self.values = None
         if self._mm is not None:
             with contextlib.suppress(BufferError):
                 self._mm.close()
             self._mm = None
+
+
+def _pack_all(rows: Iterable[Counts]) -> list[bytes]:
+    """Each row of counts packed as :data:`_SIX` packs it, all in one array (no call per row)."""
+    flat = array("q", itertools.chain.from_iterable(rows))
+    if sys.byteorder != "little":
+        flat.byteswap()
+    data = flat.tobytes()
+    size = _SIX.size
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def _packed(table: dict[int, bytes]) -> bytes:
@@ -423,10 +444,25 @@ class ImportState:
         self._new[key] = counts
 
     def getter(self) -> Callable[[int], Counts | None]:
-        """:meth:`get` for a hot loop: a bare dict lookup while there is nothing else."""
-        if not self._bulk and not self._delta and self._nothing_saved():
+        """:meth:`get` for a hot loop: only the tiers that hold anything are asked (in a first
+        import, this run's keys alone)."""
+        if self._delta or not self._nothing_saved():
+            return self.get
+        if not self._bulk:
             return self._new.get
-        return self.get
+        new_get = self._new.get
+        bulk_get = self._bulk.get
+        unpack = _SIX.unpack
+
+        def get(key: int) -> Counts | None:
+            found = new_get(key)
+            if found is None:
+                packed = bulk_get(key)
+                if packed is not None:
+                    return unpack(packed)
+            return found
+
+        return get
 
     def _nothing_saved(self) -> bool:
         return all(part is None or part.n == 0 for part in (self._base, self._mid))
@@ -517,21 +553,20 @@ class ImportState:
         """Fold the delta and this run's keys into ``seen.mid``, or everything into the base."""
         base_n = self._base.n if self._base is not None else 0
         mid_n = self._mid.n if self._mid is not None else 0
-        pack = _SIX.pack
         fresh = len(self._delta) + len(self._bulk) + len(self._new)
         into_base = mid_n + fresh > max(DELTA_RECORDS, base_n // 4)
         # Newest last: base, mid, delta, the bulk of this run, then its single puts.
         table: dict[int, bytes] = {}
         if into_base and self._base is not None:
-            table.update((key, pack(*counts)) for key, counts in self._base.items())
+            table.update(self._base.packed_items())
         if self._mid is not None:
-            table.update((key, pack(*counts)) for key, counts in self._mid.items())
-        table.update((key, pack(*counts)) for key, counts in self._delta.items())
+            table.update(self._mid.packed_items())
+        table.update(zip(self._delta, _pack_all(self._delta.values()), strict=True))
         if table:
             table.update(self._bulk)
         else:
             table = self._bulk  # a first import: nothing to merge with
-        table.update((key, pack(*counts)) for key, counts in self._new.items())
+        table.update(zip(self._new, _pack_all(self._new.values()), strict=True))
         for part in (self._base, self._mid):
             if part is not None:
                 part.close()
