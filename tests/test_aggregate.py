@@ -227,14 +227,16 @@ def test_context_breakdown_static_total_leaves_out_messages() -> None:
     st.lists(an_event(), max_size=40),
     st.lists(st.sampled_from(["model", "project", "session", "source", "corrects"]), max_size=3, unique=True),
     st.sampled_from(["day", "hour"]),
+    st.booleans(),
 )
 def test_the_generated_fold_equals_a_plain_reference(
-    events: list[Event], dims: list[str], bucket: str
+    events: list[Event], dims: list[str], bucket: str, per_event: bool
 ) -> None:
-    """For any number of dimensions (the fold loop is generated per set of them) and either
-    bucket, the partial equals one built event by event with a plain dict: sums per group,
-    turns without corrections, first and last ts."""
+    """For any number of dimensions (the fold loops are generated per set of them), either
+    bucket and either loop (runs, or event by event), the partial equals one built with a
+    plain dict: sums per group, turns without corrections, first and last ts."""
     agg = Aggregator(tuple(dims), tz=UTC, bucket=bucket)
+    agg._per_event = per_event
     expected: dict[object, list[int]] = {}
     for e in events:
         if bucket == "hour":
@@ -260,3 +262,28 @@ def test_grouping_by_a_field_that_is_not_an_event_field_is_refused() -> None:
 
     with pytest.raises(ValueError, match="not event fields"):
         Aggregator(("model", "nonsense"))
+
+
+def test_the_fold_loop_follows_the_shape_of_the_log() -> None:
+    """Batches where the group changes every event or two switch the next batch to the
+    event loop, and long runs switch it back; the partial is the same either way."""
+    projects = ["/a", "/b", "/c"]
+    alternating = [
+        Event(ts=BASE + i * 60, model="m", project=projects[i % 3], prompt=100 + i, completion=i)
+        for i in range(900)
+    ]
+    steady = [
+        Event(ts=BASE + 100_000 + i * 60, model="m", project="/a", prompt=5, completion=1) for i in range(900)
+    ]
+    agg = Aggregator(tz=UTC)
+    partial = Partial()
+    seen = []
+    for batch in (alternating[:300], alternating[300:600], steady[:450], steady[450:], alternating[600:]):
+        agg.accumulate(partial, batch)
+        seen.append(agg._per_event)
+    assert seen == [True, True, False, False, True]
+    reference = Aggregator(tz=UTC)
+    whole = Partial()
+    for event in alternating + steady:  # one event at a time: never adapts
+        reference.accumulate(whole, [event])
+    assert partial == whole
