@@ -8,6 +8,7 @@ always give byte-identical output.
 Examples:
     python scripts/gen_log.py --events 3000 --days 90 --end 2026-11-20 -o fixtures/sample.jsonl
     python scripts/gen_log.py --events 1000000 --days 730 -o /tmp/big.jsonl
+    python scripts/gen_log.py --events 1000000 --days 730 --agents 6 -o /tmp/busy.jsonl
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import random
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -45,8 +47,13 @@ SOURCES = ["claude-code", "codex", "jcode", "sdk", "cli"]
 ROLES = ["", "", "", "subagent", "reviewer"]
 
 
-def generate(events: int, days: int, end: date, seed: int) -> list[bytes]:
-    """The lines of the log, in time order."""
+def generate(events: int, days: int, end: date, seed: int, agents: int = 1) -> list[bytes]:
+    """The lines of the log, in time order.
+
+    ``agents`` sessions run at once: each turn goes to one of them at random, so the lines of
+    concurrent sessions (often of different projects and models) interleave, as in the log
+    of several agents at work. With 1 the sessions follow one another.
+    """
     rng = random.Random(seed)
     start = end - timedelta(days=days - 1)
     # Active days: runs of work separated by idle gaps, so streaks and gaps both occur.
@@ -75,18 +82,27 @@ def generate(events: int, days: int, end: date, seed: int) -> list[bytes]:
         remaining -= n
         base = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
         moments = sorted(rng.randint(6 * 3600, 24 * 3600 + 2 * 3600) for _ in range(n))
-        session = ""
-        left_in_session = 0
+        slots: list[dict[str, Any]] = [{"left": 0} for _ in range(agents)]
         for m in moments:
-            if left_in_session <= 0:
+            slot = slots[rng.randrange(agents)] if agents > 1 else slots[0]
+            if slot["left"] <= 0:
                 model, provider, _w, caches, reasons = rng.choices(MODELS, weights)[0]
-                project = rng.choice(PROJECTS)
-                source = rng.choice(SOURCES)
-                session = f"{rng.getrandbits(64):016x}-{rng.getrandbits(32):08x}"
-                left_in_session = rng.randint(5, 80)
-                context = rng.randint(3_000, 20_000)
-            left_in_session -= 1
-            context = min(context + rng.randint(200, 6_000), 400_000 if "sonnet" in model else 190_000)
+                slot.update(
+                    model=model,
+                    provider=provider,
+                    caches=caches,
+                    reasons=reasons,
+                    project=rng.choice(PROJECTS),
+                    source=rng.choice(SOURCES),
+                    session=f"{rng.getrandbits(64):016x}-{rng.getrandbits(32):08x}",
+                    left=rng.randint(5, 80),
+                    context=rng.randint(3_000, 20_000),
+                )
+            slot["left"] -= 1
+            model, provider, caches, reasons = (slot[k] for k in ("model", "provider", "caches", "reasons"))
+            project, source, session = slot["project"], slot["source"], slot["session"]
+            limit = 400_000 if "sonnet" in model else 190_000
+            context = slot["context"] = min(slot["context"] + rng.randint(200, 6_000), limit)
             cached = int(context * rng.uniform(0.6, 0.98)) if caches and rng.random() < 0.9 else 0
             write = rng.randint(0, context - cached) // 3 if caches and "claude" in model else 0
             completion = rng.randint(20, 4_000)
@@ -129,10 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
     parser.add_argument("--end", default="2026-11-20", help="last day, YYYY-MM-DD (default 2026-11-20)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument(
+        "--agents", type=int, default=1, help="sessions at work at once, their lines interleaved (default 1)"
+    )
     parser.add_argument("-o", "--output", default="-", help="output file (default stdout)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    lines = generate(args.events, args.days, date.fromisoformat(args.end), args.seed)
+    if args.agents < 1:
+        parser.error("--agents must be at least 1")
+    lines = generate(args.events, args.days, date.fromisoformat(args.end), args.seed, args.agents)
     data = b"\n".join(lines) + b"\n"
     if args.output == "-":
         sys.stdout.buffer.write(data)
