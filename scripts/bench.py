@@ -18,6 +18,8 @@ Sections:
            peak RSS of any process), and `jusage stats --json` end to end.
   startup  `jusage --help` and `jusage record ...` wall time (best of 7).
   reports  `jusage daily --json` against `jusage stats --json`, both cold.
+  busy     (only with --only busy) the cold aggregation of a log of six agents writing at
+           once (gen_log.py --agents 6; --busy-log to reuse one).
   import   (only with --only import) first `jusage import claude-code` of a generated
            1,000,000-entry tree (--tree to reuse one) against `ccusage claude daily`, then
            the re-run after 1,000 appended entries plus `jusage daily --json`.
@@ -160,25 +162,15 @@ def cold(cmd: list[str], *, checkpoint: bool = False) -> tuple[float, int, bytes
     return wall, max(peak, before) // 1024, out.stdout
 
 
-def ensure_log(path: Path | None, events: int) -> Path:
+def ensure_log(path: Path | None, events: int, agents: int = 1) -> Path:
     if path is not None and path.exists():
         return path
-    target = path or Path(tempfile.gettempdir()) / f"jusage-bench-{events}.jsonl"
+    name = f"jusage-bench-{events}.jsonl" if agents == 1 else f"jusage-bench-{events}-agents{agents}.jsonl"
+    target = path or Path(tempfile.gettempdir()) / name
     if not target.exists():
         print(f"generating {events:,} events into {target} ...", file=sys.stderr)
-        subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "gen_log.py"),
-                "--events",
-                str(events),
-                "--days",
-                "730",
-                "-o",
-                str(target),
-            ],
-            check=True,
-        )
+        gen = [sys.executable, str(HERE / "gen_log.py"), "--events", str(events), "--days", "730"]
+        subprocess.run([*gen, "--agents", str(agents), "-o", str(target)], check=True)
     return target
 
 
@@ -218,6 +210,14 @@ def bench_scan(log: Path) -> None:
     row("scan: peak RSS of any process", f"{peak} MB", "<= 200 MB", peak <= 200)
     wall, _, _ = cold([jusage_exe(), "stats", "--json", "--log", str(log), "--today", "2026-11-20"])
     row("scan: jusage stats --json", f"{wall:.2f}s wall")
+
+
+def bench_busy(log: Path) -> None:
+    """The cold aggregation of a log written by six agents at once (their lines interleaved,
+    so consecutive events rarely share a group): best and median of three."""
+    walls = sorted(cold([sys.executable, "-c", SCAN_CODE, str(log)])[0] for _ in range(3))
+    every = ", ".join(f"{w:.2f}" for w in walls)
+    row("busy: aggregate, 6 agents interleaved (best of 3)", f"{walls[0]:.2f}s wall", f"(all: {every})")
 
 
 # -- startup -----------------------------------------------------------------------------------
@@ -397,6 +397,7 @@ def main() -> int:
     parser.add_argument("--log", type=Path, default=None, help="an existing log to use instead")
     parser.add_argument("--appends", type=int, default=20_000, help="records per writer in the append test")
     parser.add_argument("--only", default="append,scan,startup,reports", help="comma-separated sections")
+    parser.add_argument("--busy-log", type=Path, default=None, help="a --agents 6 log for the busy section")
     parser.add_argument("--tree", type=Path, default=None, help="a generated Claude Code tree to import")
     parser.add_argument("--entries", type=int, default=1_000_000, help="usage entries in a generated tree")
     args = parser.parse_args()
@@ -426,6 +427,8 @@ def main() -> int:
             bench_scan(log)
         if "reports" in only:
             bench_reports(log)
+    if "busy" in only:
+        bench_busy(ensure_log(args.busy_log, args.events, agents=6))
     if "import" in only:
         bench_import(args.tree, args.entries)
     width = max(len(r[0]) for r in ROWS)
