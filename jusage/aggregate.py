@@ -259,6 +259,23 @@ class Aggregator:
 # Both loops return how many events they skipped as inconsistent and how often the group
 # changed from one event to the next; :meth:`Aggregator.accumulate` uses the second to pick
 # the loop for the next batch.
+# What both loops do first with each event: read the counts, skip it if they are inconsistent,
+# fill in a missing total, and find its bucket and UTC day (one look-up per quarter hour).
+_PROLOGUE = """p = e.prompt
+c = e.completion
+ca = e.cached
+cw = e.cache_write
+rs = e.reasoning
+if ca + cw > p or rs > c or e.cache_write_1h > cw:
+    bad += 1
+    continue
+t = e.total
+if t < 0:
+    t = p + c
+ts = e.ts
+if not lo <= ts < hi:
+    bucket, utc, lo, hi = when(ts)"""
+
 _RUNS_TEMPLATE = """
 def fold(groups, events, when, coster):
     bad = changes = 0
@@ -269,20 +286,7 @@ def fold(groups, events, when, coster):
     total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
     first = last = 0
     for e in events:
-        p = e.prompt
-        c = e.completion
-        ca = e.cached
-        cw = e.cache_write
-        rs = e.reasoning
-        if ca + cw > p or rs > c or e.cache_write_1h > cw:
-            bad += 1
-            continue
-        t = e.total
-        if t < 0:
-            t = p + c
-        ts = e.ts
-        if not lo <= ts < hi:
-            bucket, utc, lo, hi = when(ts)
+{prologue}
         if bucket != run_bucket{dims_differ}:
             if run_bucket is not NO_RUN:
                 changes += 1
@@ -349,21 +353,8 @@ def fold(groups, events, when, coster):
     here = {{}}
     previous = None
     for e in events:
-        p = e.prompt
-        c = e.completion
-        ca = e.cached
-        cw = e.cache_write
-        rs = e.reasoning
-        if ca + cw > p or rs > c or e.cache_write_1h > cw:
-            bad += 1
-            continue
-        t = e.total
-        if t < 0:
-            t = p + c
-        ts = e.ts
-        if not lo <= ts < hi:
-            bucket, utc, lo, hi = when(ts)
-            if bucket != current:
+{prologue}
+            if bucket != current:  # still under the prologue's "if not lo <= ts < hi"
                 current = bucket
                 here = {{}}
         dims = {dims_value}
@@ -413,16 +404,18 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool) -> _Fold:
     ``(skipped as inconsistent, group changes between consecutive events)``; ``when`` is
     :meth:`Aggregator._when`.
     """
+    prologue = textwrap.indent(_PROLOGUE, " " * 8)
     if per_event:
         value = f"e.{dims[0]}" if len(dims) == 1 else "(" + "".join(f"e.{d}, " for d in dims) + ")"
         source = _EVENTS_TEMPLATE.format(
-            dims_value=value, event_pricing=_EVENT_PRICING if priced else "pass"
+            prologue=prologue, dims_value=value, event_pricing=_EVENT_PRICING if priced else "pass"
         )
     else:
         names = [f"d{i}" for i in range(len(dims))]
         key = names[0] if len(dims) == 1 else "(" + "".join(f"{n}, " for n in names) + ")"
         flush = _FLUSH.format(dims_key=key)
         source = _RUNS_TEMPLATE.format(
+            prologue=prologue,
             dims_none=" = ".join([*names, "None"]) if dims else "pass",
             dims_differ="".join(f" or e.{d} != {n}" for d, n in zip(dims, names, strict=True)),
             flush_in_loop=textwrap.indent(flush, " " * 16),
