@@ -626,3 +626,68 @@ def test_a_big_tree_is_walked_in_workers_with_the_same_result(tmp_path: Path) ->
         assert seen == PARALLEL_ENTRIES + 40
         assert sorted(p for p, _ in kept) == expected
     assert grown in expected and len(expected) == (PARALLEL_ENTRIES + 40) // 2 + 1
+
+
+JSON_ANY = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def a_strange_line(draw: st.DrawFn) -> dict[str, Any]:
+    """A transcript line whose fields may hold any JSON value, usage included."""
+    value = line(f"m{draw(st.integers(0, 3))}", f"r{draw(st.integers(0, 3))}")
+    if draw(st.booleans()):  # a 5-minute / 1-hour split, counts of any size
+        counts = st.integers(-(2**64), 2**64) | JSON_ANY
+        value["message"]["usage"]["cache_creation"] = {
+            "ephemeral_5m_input_tokens": draw(counts),
+            "ephemeral_1h_input_tokens": draw(counts),
+        }
+    for path in draw(st.lists(st.sampled_from(STRANGE_PATHS), max_size=4)):
+        target = value
+        for part in path[:-1]:
+            nxt = target.get(part)
+            if not isinstance(nxt, dict):
+                break
+            target = nxt
+        else:
+            target[path[-1]] = draw(JSON_ANY)
+    return value
+
+
+STRANGE_PATHS = [
+    ("type",), ("timestamp",), ("sessionId",), ("cwd",), ("requestId",), ("uuid",), ("isSidechain",),
+    ("costUSD",), ("message",), ("message", "id"), ("message", "model"), ("message", "usage"),
+    ("message", "usage", "input_tokens"), ("message", "usage", "output_tokens"),
+    ("message", "usage", "cache_creation_input_tokens"), ("message", "usage", "cache_read_input_tokens"),
+    ("message", "usage", "cache_creation"),
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(a_strange_line(), min_size=1, max_size=6))
+def test_any_json_in_any_field_is_never_fatal(tmp_path: Path, lines: list[dict[str, Any]]) -> None:
+    """Lines whose fields hold lists, objects, numbers where text belongs (and so on) are
+    imported or counted, never a crash; a second run adds nothing."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        root = Path(tmp)
+        # The standard library's json, which writes integers of any size (orjson stops at 64 bits).
+        encoded = [json.dumps(v).encode() for v in lines]
+        write(root / "claude" / "projects" / "-p" / "t.jsonl", *encoded)
+        ledger = Store(root / "ledger" / "events.jsonl")
+        first = import_claude_code(ledger, [root / "claude"], workers=1)
+        again = import_claude_code(ledger, [root / "claude"], workers=1)
+        assert first.entries + first.malformed + first.skipped <= len(lines) + first.duplicates
+        assert again.events_added == 0
+        written = root / "ledger" / "events.jsonl"
+        if written.exists():
+            assert all(orjson.loads(raw) for raw in written.read_bytes().splitlines())

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jusage.events import Event
 from jusage.importers import ImportPathError, default_codex_paths, import_codex
@@ -195,3 +197,61 @@ def test_paths(tmp_path: Path, store: Store) -> None:
     assert default_codex_paths({"HOME": str(tmp_path)}) == []
     with pytest.raises(ImportPathError):
         import_codex(store, [tmp_path / "missing"])
+
+
+JSON_ANY = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+STRANGE = [
+    ("timestamp",), ("type",), ("payload",), ("payload", "id"), ("payload", "cwd"), ("payload", "model"),
+    ("payload", "type"), ("payload", "info"), ("payload", "info", "total_token_usage"),
+    ("payload", "info", "last_token_usage"), ("payload", "info", "last_token_usage", "input_tokens"),
+    ("payload", "info", "total_token_usage", "output_tokens"), ("payload", "forked_from_id"),
+]
+
+
+@st.composite
+def a_strange_rollout(draw: st.DrawFn) -> list[bytes]:
+    """A rollout (meta, turn context, token counts) whose fields may hold any JSON value."""
+    values = [
+        orjson.loads(meta()),
+        orjson.loads(turn("gpt-5-codex")),
+        orjson.loads(count(usage(900, 800, 50, 20), usage(500, 400, 30, 10))),
+        orjson.loads(count(usage(1900, 1800, 90, 20), None, "2025-09-01T10:00:09.000Z")),
+    ]
+    for _ in range(draw(st.integers(0, 5))):
+        value = values[draw(st.integers(0, len(values) - 1))]
+        path = draw(st.sampled_from(STRANGE))
+        target = value
+        for part in path[:-1]:
+            nxt = target.get(part)
+            if not isinstance(nxt, dict):
+                break
+            target = nxt
+        else:
+            target[path[-1]] = draw(JSON_ANY)
+    return [orjson.dumps(v) for v in values]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=a_strange_rollout())
+def test_any_json_in_any_field_is_never_fatal(tmp_path: Path, lines: list[bytes]) -> None:
+    """Rollout lines whose fields hold lists, objects or numbers where text belongs are
+    imported or counted, never a crash; a second run adds nothing."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        home = Path(tmp) / "codex"
+        rollout(home, SID, *lines)
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_codex(ledger, [home])
+        again = import_codex(ledger, [home])
+        assert again.events_added == 0
+        assert all(isinstance(event, dict) for event in events(ledger))

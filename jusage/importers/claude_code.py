@@ -379,8 +379,8 @@ def _collect_general(line: bytes, pending: dict[Any, Entry], tally: Tally) -> No
         tally.malformed += 1
         return
     tally.entries += 1
-    mid = msg.get("id")
-    key = (mid, entry.get("requestId")) if mid else ("uuid", entry.get("uuid") or line)
+    mid = _scalar(msg.get("id"))
+    key = (mid, _scalar(entry.get("requestId"))) if mid else ("uuid", _scalar(entry.get("uuid")) or line)
     found = pending.get(key)
     if found is not None:
         tally.duplicates += 1
@@ -435,11 +435,20 @@ def _record(obj: Any, entry: Any) -> Record:
         (split.get("ephemeral_5m_input_tokens") or 0) if split_ok else None,
         (split.get("ephemeral_1h_input_tokens") or 0) if split_ok else None,
         entry.get("timestamp") or obj.get("timestamp"),
-        obj.get("cwd") or entry.get("cwd"),
-        obj.get("sessionId") or entry.get("sessionId"),
-        msg.get("model"),
+        _scalar(obj.get("cwd") or entry.get("cwd")),
+        _scalar(obj.get("sessionId") or entry.get("sessionId")),
+        _scalar(msg.get("model")),
         entry.get("costUSD"),
     )
+
+
+def _scalar(value: Any) -> Any:
+    """``value``, or ``None`` for a JSON list or object (which cannot name anything).
+
+    Fields that name things (ids, folders, sessions, models) are used as dict keys; a line
+    that puts a list or an object there is treated as if the field were missing.
+    """
+    return None if type(value) is list or type(value) is dict else value
 
 
 # An event line, written directly (byte for byte what orjson makes of the same dict).
@@ -501,7 +510,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                     cw = e5 + e1
                 cw1h = min(e1, cw)
         ts = iso_to_unix(stamp)
-        if ts is None:
+        if ts is None or inp + outp + cw + cr > _MAX_TOKENS:
             bad += 1
             continue
         # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
@@ -548,6 +557,9 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
 
 
 _INF = float("inf")
+_MAX_TOKENS = 1 << 53
+"""More tokens than this in one entry is a malformed line (no model reads 9e15 tokens), so
+the counts always fit the 64-bit fields of the import state."""
 
 
 _days: dict[int, bytes] = {}
