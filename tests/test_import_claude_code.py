@@ -691,3 +691,22 @@ def test_any_json_in_any_field_is_never_fatal(tmp_path: Path, lines: list[dict[s
         written = root / "ledger" / "events.jsonl"
         if written.exists():
             assert all(orjson.loads(raw) for raw in written.read_bytes().splitlines())
+
+
+def test_symbolic_link_loops_end_and_linked_folders_count_once(store: Store, tmp_path: Path) -> None:
+    """A link to the folder itself or to a parent (``self -> .``, ``loop -> ..``) and two
+    folders linking to each other end the walk; a transcript reached through links counts
+    once. Before, such a tree kept the import walking for ever."""
+    root = tmp_path / "claude" / "projects"
+    a = root / "-a"
+    b = root / "-b"
+    write(a / "t.jsonl", line("m1", "r1"))
+    write(b / "u.jsonl", line("m2", "r2"))
+    (a / "self").symlink_to(".")
+    (a / "loop").symlink_to("..")
+    (a / "to-b").symlink_to(b)
+    (b / "to-a").symlink_to(a)
+    summary = import_claude_code(store, [tmp_path / "claude"], workers=1)
+    assert (summary.files_seen, summary.events_added) == (2, 2)
+    again = import_claude_code(store, [tmp_path / "claude"], workers=1)
+    assert again.events_added == 0 and again.files_read == 0

@@ -404,6 +404,18 @@ def changed_since(st: os.stat_result, mark: FileMark | None) -> bool:
     )
 
 
+def _may_follow(link: str, followed: set[str]) -> bool:
+    """Whether a walk goes into the folder a symbolic link leads to: not when the folder holds
+    the link itself (``loop -> ..``, which would never end), nor when another link already
+    led there; ``followed`` keeps where links led."""
+    real = os.path.realpath(link)
+    here = os.path.realpath(Path(link).parent)
+    if real in followed or here == real or here.startswith(real + os.sep):
+        return False
+    followed.add(real)
+    return True
+
+
 def _walk(
     entries: Iterable[os.DirEntry[str]], pattern: str, suffix: str, marks: Marks | None
 ) -> tuple[int, dict[tuple[int, int], tuple[str, os.stat_result]]]:
@@ -413,6 +425,7 @@ def _walk(
     kept: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
     inodes: set[tuple[int, int]] = set()
     stack: list[str] = []
+    followed: set[str] = set()  # where the symbolic links walked into lead
 
     def visit(it: Iterable[os.DirEntry[str]]) -> None:
         # Names first: nearly every entry is a transcript, and its stat (needed anyway)
@@ -423,7 +436,8 @@ def _walk(
                 if name.endswith(suffix) and name.startswith(pattern):
                     st = entry.stat()
                     if S_ISDIR(st.st_mode):
-                        stack.append(entry.path)
+                        if not entry.is_symlink() or _may_follow(entry.path, followed):
+                            stack.append(entry.path)
                         continue
                     key = (st.st_dev, st.st_ino)
                     if key not in inodes:
@@ -440,7 +454,7 @@ def _walk(
                             or mark.dev != st.st_dev
                         ):
                             kept[key] = (entry.path, st)
-                elif entry.is_dir():
+                elif entry.is_dir() and (not entry.is_symlink() or _may_follow(entry.path, followed)):
                     stack.append(entry.path)
             except OSError:
                 continue
