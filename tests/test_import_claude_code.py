@@ -710,3 +710,14 @@ def test_symbolic_link_loops_end_and_linked_folders_count_once(store: Store, tmp
     assert (summary.files_seen, summary.events_added) == (2, 2)
     again = import_claude_code(store, [tmp_path / "claude"], workers=1)
     assert again.events_added == 0 and again.files_read == 0
+
+
+def test_a_named_pipe_in_the_tree_is_left_alone(store: Store, tmp_path: Path) -> None:
+    """Only regular files are read: a pipe named like a transcript would block the read."""
+    import os
+
+    folder = tmp_path / "claude" / "projects" / "-p"
+    write(folder / "t.jsonl", line("m1", "r1"))
+    os.mkfifo(folder / "pipe.jsonl")
+    summary = import_claude_code(store, [tmp_path / "claude"], workers=1)
+    assert (summary.files_seen, summary.events_added) == (1, 1)

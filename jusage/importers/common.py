@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from stat import S_ISDIR
+from stat import S_ISDIR, S_ISREG
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -438,6 +438,8 @@ def _walk(
                     if S_ISDIR(st.st_mode):
                         if not entry.is_symlink() or _may_follow(entry.path, followed):
                             stack.append(entry.path)
+                        continue
+                    if not S_ISREG(st.st_mode):  # a pipe or a device would block the read
                         continue
                     key = (st.st_dev, st.st_ino)
                     if key not in inodes:
