@@ -44,3 +44,31 @@ def test_appended_lines_are_read_incrementally(store: Store, tmp_path: Path) -> 
         fh.write(b'{"ts":2,"prompt":7,"completion":1}\n{"ts":"x"}\n')
     summary = import_jcode(store, [log])
     assert (summary.entries, summary.events_added, summary.malformed) == (1, 1, 1)
+
+
+def test_importing_the_ledger_into_itself_is_refused(tmp_path: Path) -> None:
+    """Pointing the jcode import at the ledger itself would count every event twice: it is a
+    clear error, and the ledger is left as it was."""
+    from jusage.events import Event
+    from jusage.importers import ImportPathError
+
+    ledger = Store(tmp_path / "events.jsonl")
+    ledger.record(Event(ts=1_767_225_600, model="m", prompt=10, completion=2))
+    before = ledger.path.read_bytes()
+    with pytest.raises(ImportPathError, match="the ledger itself"):
+        import_jcode(ledger, [ledger.path])
+    assert ledger.path.read_bytes() == before
+
+
+def test_a_path_that_is_neither_file_nor_folder_is_refused(store: Store, tmp_path: Path) -> None:
+    """A named pipe (or a device) would block the read for ever: a clear error instead."""
+    import os
+
+    from jusage.importers import ImportPathError, import_claude_code
+
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    with pytest.raises(ImportPathError, match="not a file or a folder"):
+        import_claude_code(store, [pipe])
+    with pytest.raises(ImportPathError, match="not a file or a folder"):
+        import_jcode(store, [pipe])

@@ -49,14 +49,21 @@ class ImportPathError(ValueError):
 
 
 def stat_paths(paths: Iterable[Path]) -> list[tuple[Path, os.stat_result]]:
-    """Each path (``~`` expanded) with its ``stat``; :class:`ImportPathError` for a missing one."""
+    """Each path (``~`` expanded) with its ``stat``.
+
+    :class:`ImportPathError` for a missing path, and for one that is neither a folder nor a
+    regular file (reading a named pipe or a device would wait for ever).
+    """
     out = []
     for given in paths:
         path = Path(given).expanduser()
         try:
-            out.append((path, path.stat()))
+            st = path.stat()
         except FileNotFoundError:
             raise ImportPathError(f"{path}: no such file or directory") from None
+        if not (S_ISDIR(st.st_mode) or S_ISREG(st.st_mode)):
+            raise ImportPathError(f"{path}: not a file or a folder")
+        out.append((path, st))
     return out
 
 

@@ -18,6 +18,7 @@ import orjson
 
 from jusage.events import Event, EventError
 from jusage.importers.common import (
+    ImportPathError,
     ImportSummary,
     Progress,
     Tally,
@@ -60,15 +61,23 @@ def import_jcode(
 ) -> ImportSummary:
     """Import what is new in the jcode usage logs ``paths`` (files) into ``store``.
 
-    Raises :class:`~jusage.importers.common.ImportPathError` for a missing path.
+    Raises :class:`~jusage.importers.common.ImportPathError` for a missing path, and for
+    the ledger itself (whose events would then count twice).
     """
     files: list[tuple[str, os.stat_result]] = []
+    try:
+        ledger = store.path.stat()
+    except FileNotFoundError:
+        ledger = None
     for path, st in stat_paths(paths):
         if path.is_dir():
             path = path / "events.jsonl"
             if not path.is_file():
                 continue
             st = path.stat()
+        if ledger is not None and (st.st_dev, st.st_ino) == (ledger.st_dev, ledger.st_ino):
+            # Its events are the ledger's own: importing them would count each one twice.
+            raise ImportPathError(f"{path}: this is the ledger itself; there is nothing to import")
         files.append((str(path.resolve()), st))
     tally = Tally()
     tally.files_seen = len(files)
