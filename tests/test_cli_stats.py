@@ -167,6 +167,16 @@ def test_unreadable_log_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         assert "permission" in result.output
 
 
+@pytest.mark.parametrize("command", [["stats"], ["daily"], ["prices"], ["record", "--prompt", "5"]])
+def test_a_pipe_as_the_log_is_exit_2(runner: CliRunner, tmp_path: Path, command: list[str]) -> None:
+    """A named pipe given as the log would block a read (or a write) for ever: a clear error."""
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)
+    result = runner.invoke(main, [*command, "--log", str(pipe)])
+    assert result.exit_code == 2, result.output
+    assert "not a regular file" in result.output
+
+
 def test_skipped_lines_are_reported(runner: CliRunner, log_path: Path) -> None:
     """The human view says how many malformed lines were skipped."""
     log_path.parent.mkdir(parents=True)

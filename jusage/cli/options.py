@@ -101,6 +101,8 @@ def readable_log(path: Path | None) -> Path:
     resolved = path if path is not None else default_log_path()
     if resolved.is_dir():
         raise CliError(f"{resolved}: is a directory, not a log file")
+    if resolved.exists() and not resolved.is_file():  # a pipe or a device: reading would wait
+        raise CliError(f"{resolved}: not a regular file, so not a log file")
     if resolved.exists() and not os.access(resolved, os.R_OK):
         raise CliError(f"{resolved}: cannot read the log (permission denied)")
     return resolved

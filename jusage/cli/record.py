@@ -59,6 +59,8 @@ def record(source_file: Any, log_path: Path | None, **fields: Any) -> None:
     from jusage.store import Store
 
     store = Store(log_path) if log_path is not None else Store.default()
+    if store.path.exists() and not store.path.is_file():  # a pipe or a device would block
+        raise CliError(f"{store.path}: not a regular file, so not a log file")
     given = {k: v for k, v in fields.items() if v is not None}
     if source_file is not None:
         if given:
