@@ -211,8 +211,15 @@ def select_blocks(
 
 
 def _iso(ts: int) -> str:
-    """Unix seconds as JavaScript's ``toISOString`` writes them: ``2026-11-20T14:00:00.000Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    """Unix seconds as JavaScript's ``toISOString`` writes them: ``2026-11-20T14:00:00.000Z``.
+
+    A time outside the calendar (before year 1 or after 9999) is written with the zero date
+    the day buckets use for it.
+    """
+    try:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    except (OverflowError, OSError, ValueError):
+        return "0000-00-00T00:00:00.000Z"
 
 
 def _status(used: int, limit: int) -> str:
@@ -277,7 +284,10 @@ def blocks_to_json(blocks: Sequence[Block], now: int, limit: int | None = None) 
 
 
 def _local(ts: int, tz: tzinfo | None) -> str:
-    moment = datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts)
+    try:
+        moment = datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts)
+    except (OverflowError, OSError, ValueError):  # outside the calendar, as in _iso
+        return "0000-00-00 00:00"
     return moment.strftime("%Y-%m-%d %H:%M")
 
 

@@ -41,7 +41,10 @@ def day_fn(tz: tzinfo | None) -> DayFn:
     if tz is None:
 
         def compute(ts: int) -> str:
-            return time.strftime("%Y-%m-%d", time.localtime(ts))
+            moment = time.localtime(ts)
+            if not 1 <= moment.tm_year <= 9999:  # the C library goes past the calendar
+                raise ValueError("outside the calendar")
+            return time.strftime("%Y-%m-%d", moment)
 
     else:
 

@@ -31,7 +31,7 @@ __all__ = ["CHECKPOINT_VERSION", "PARALLEL_THRESHOLD", "aggregate_file", "checkp
 PARALLEL_THRESHOLD = 32 << 20
 """Ranges smaller than this (bytes) are read in one process: forking would cost more."""
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 """Bumped whenever the partial's layout or the aggregation's rules change."""
 
 _PROBE = 256  # bytes compared at the start of the file and before the checkpoint

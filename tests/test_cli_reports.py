@@ -291,3 +291,35 @@ def test_empty_log_reports(runner: CliRunner, log_path: Path) -> None:
         "totals": {**dict.fromkeys(TOKEN_KEYS, 0), "totalCost": 0.0, "unpricedTokens": 0},
     }
     assert "No usage" in run(runner, "weekly", "--log", str(log_path)).stdout
+
+
+EXTREME_TIMES = b"".join(
+    b'{"ts": %d, "prompt": 5, "model": "m"}\n' % ts
+    for ts in (2**63 - 1, -(2**63), 253_402_300_800, -62_135_596_801, 1_767_225_600)
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats", "--today", "2026-11-20"],
+        ["daily"],
+        ["weekly"],
+        ["monthly"],
+        ["session"],
+        ["blocks"],
+        ["summary", "--by", "model"],
+    ],
+)
+@pytest.mark.parametrize("zone", [[], ["--timezone", "UTC"], ["--timezone", "Asia/Tokyo"]])
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_times_outside_the_calendar_never_break_a_report(
+    tmp_path: Path, command: list[str], zone: list[str], as_json: list[str]
+) -> None:
+    """Events dated before year 1 or after 9999 (the ts field allows any 64-bit value) fall
+    on the zero day; every report still runs, in every zone, as a table and as JSON."""
+    log = tmp_path / "events.jsonl"
+    log.write_bytes(EXTREME_TIMES)
+    result = CliRunner().invoke(main, [*command, *zone, *as_json, "--log", str(log)])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
