@@ -323,3 +323,27 @@ def test_times_outside_the_calendar_never_break_a_report(
     result = CliRunner().invoke(main, [*command, *zone, *as_json, "--log", str(log)])
     assert result.exit_code == 0, result.output
     assert result.exception is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stats", "--today", "2026-11-20"],
+        ["daily"],
+        ["session"],
+        ["blocks"],
+        ["summary", "--by", "model"],
+        ["prices"],
+    ],
+)
+def test_sums_past_64_bits_are_still_written_as_json(tmp_path: Path, command: list[str]) -> None:
+    """Two events of 2**64 - 1 tokens sum past what orjson writes; the JSON is still
+    written, with the exact sum."""
+    log = tmp_path / "events.jsonl"
+    big = 2**64 - 1
+    log.write_bytes(
+        b"".join(b'{"ts": %d, "prompt": %d, "model": "m"}\n' % (1_767_225_600 + i, big) for i in range(2))
+    )
+    result = CliRunner().invoke(main, [*command, "--json", "--log", str(log)])
+    assert result.exit_code == 0, result.output
+    assert str(2 * big) in result.stdout

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jusage.cli.options import CliError, json_option, log_option
+from jusage.cli.options import CliError, echo_json, json_option, log_option
 
 if TYPE_CHECKING:
     from jusage.importers import ImportSummary
@@ -68,9 +68,8 @@ def _run(
     if as_json:
         import dataclasses
 
-        import orjson
 
-        click.echo(orjson.dumps(dataclasses.asdict(summary), option=orjson.OPT_INDENT_2).decode())
+        echo_json(dataclasses.asdict(summary))
     else:
         click.echo(summary.describe())
 

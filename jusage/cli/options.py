@@ -106,3 +106,20 @@ def readable_log(path: Path | None) -> Path:
     if resolved.exists() and not os.access(resolved, os.R_OK):
         raise CliError(f"{resolved}: cannot read the log (permission denied)")
     return resolved
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as JSON indented by two spaces.
+
+    orjson writes it, except where a number needs more than 64 bits (a sum of absurd token
+    counts in a hand-edited log), which orjson cannot write and the standard library can.
+    """
+    import orjson
+
+    try:
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:
+        import json
+
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(text)

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from jusage.cli.options import CliError, json_option, log_option, prices_option, readable_log
+from jusage.cli.options import (
+    CliError,
+    echo_json,
+    json_option,
+    log_option,
+    prices_option,
+    readable_log,
+)
 
 
 def _usd(micro: int) -> float:
@@ -68,7 +75,6 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
     if unknown:
         click.echo(f"warning: no price known for: {', '.join(unknown)}", err=True)
     if as_json:
-        import orjson
 
         models = []
         for m in found:
@@ -88,7 +94,7 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
             models.append(entry)
         overrides = str(pricer.overrides_path) if pricer.overrides_path else None
         data = {"models": models, "overridesFile": overrides}
-        click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        echo_json(data)
         return
     if not found:
         click.echo("No models in the log.")

@@ -17,6 +17,7 @@ import click
 
 from jusage.cli.options import (
     CliError,
+    echo_json,
     json_option,
     log_option,
     parse_today,
@@ -174,17 +175,11 @@ def _emit(report: Report, as_json: bool, mode: str, breakdown: bool = False) -> 
     if warning:
         click.echo(warning, err=True)
     if as_json:
-        _echo_json(report_to_json(report))
+        echo_json(report_to_json(report))
     elif not report.rows:
         click.echo("No usage in this period.")
     else:
         click.echo(render_report(report, breakdown=breakdown, width=_width(), color=use_color(sys.stdout)))
-
-
-def _echo_json(data: Any) -> None:
-    import orjson
-
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
 def _report_options(func: F) -> F:
@@ -426,7 +421,7 @@ def blocks(**opts: Any) -> None:
     if opts["token_limit"] is not None and limit is None:
         click.echo("note: --token-limit max: no completed block yet, so no limit", err=True)
     if opts["as_json"]:
-        _echo_json(blocks_to_json(shown, now, limit))
+        echo_json(blocks_to_json(shown, now, limit))
     elif not shown:
         click.echo("No active block." if opts["active"] else "No usage in this period.")
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jusage.cli.options import CliError, json_option, log_option, readable_log
+from jusage.cli.options import CliError, echo_json, json_option, log_option, readable_log
 from jusage.cli.reports import cost_options, make_cost, period_options, resolve_window
 
 
@@ -80,11 +80,10 @@ def stats(
             err=True,
         )
     if as_json:
-        import orjson
 
         from jusage.render import stats_to_json
 
-        click.echo(orjson.dumps(stats_to_json(result, spend), option=orjson.OPT_INDENT_2).decode())
+        echo_json(stats_to_json(result, spend))
     else:
         import shutil
 
