@@ -319,3 +319,44 @@ def test_reads_in_a_small_buffer_keep_every_line(widths: list[int], block: int, 
             store_module.BLOCK = saved
     assert got == list(range(len(widths)))
     assert stats.skipped == (1 if torn else 0)
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(0, 200)), min_size=1, max_size=25),
+    st.integers(8, 64),
+)
+def test_lines_longer_than_the_cap_are_skipped_and_counted(lines: list[tuple[bool, int]], block: int) -> None:
+    """A line that outgrows MAX_LINE while it is read is never held whole: the readers drop
+    it as they go, the row reader counts it as skipped, and every other line comes out in
+    order (the long lines here are at least three times the cap)."""
+    import tempfile
+
+    import jusage.store as store_module
+    from jusage.events import ROW_DECODER
+    from jusage.store import ReadStats, read_lines, read_rows
+
+    cap = 96
+    data = []
+    expected = []
+    for n, (long, width) in enumerate(lines):
+        if long:
+            data.append(b"x" * (3 * cap + width * 3))
+        else:
+            data.append(b'{"ts": %d, "project": "%s"}' % (n, b"p" * (width % 40)))
+            expected.append(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.jsonl"
+        path.write_bytes(b"\n".join(data) + b"\n")
+        saved = store_module.BLOCK, store_module.MAX_LINE
+        store_module.BLOCK, store_module.MAX_LINE = block, cap
+        try:
+            stats = ReadStats()
+            got = [row.ts for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+            kept = [line for batch in read_lines(path) for line in batch]
+        finally:
+            store_module.BLOCK, store_module.MAX_LINE = saved
+    assert got == expected
+    assert stats.skipped == len(lines) - len(expected)
+    assert not any(line.startswith(b"x") for line in kept)
+    assert [orjson.loads(line)["ts"] for line in kept if line] == expected
