@@ -12,6 +12,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY, set_at
 
 from jusage.events import Event
 from jusage.importers import ImportPathError, claude_code, default_claude_paths, import_claude_code
@@ -628,17 +629,6 @@ def test_a_big_tree_is_walked_in_workers_with_the_same_result(tmp_path: Path) ->
     assert grown in expected and len(expected) == (PARALLEL_ENTRIES + 40) // 2 + 1
 
 
-JSON_ANY = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=6,
-)
-
-
 @st.composite
 def a_strange_line(draw: st.DrawFn) -> dict[str, Any]:
     """A transcript line whose fields may hold any JSON value, usage included."""
@@ -650,14 +640,7 @@ def a_strange_line(draw: st.DrawFn) -> dict[str, Any]:
             "ephemeral_1h_input_tokens": draw(counts),
         }
     for path in draw(st.lists(st.sampled_from(STRANGE_PATHS), max_size=4)):
-        target = value
-        for part in path[:-1]:
-            nxt = target.get(part)
-            if not isinstance(nxt, dict):
-                break
-            target = nxt
-        else:
-            target[path[-1]] = draw(JSON_ANY)
+        set_at(value, path, draw(JSON_ANY))
     return value
 
 

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY, set_at
 
 from jusage.events import Event
 from jusage.importers import ImportPathError, default_codex_paths, import_codex
@@ -200,16 +201,6 @@ def test_paths(tmp_path: Path, store: Store) -> None:
         import_codex(store, [tmp_path / "missing"])
 
 
-JSON_ANY = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**65), 2**65)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=6,
-)
-
 STRANGE = [
     ("timestamp",), ("type",), ("payload",), ("payload", "id"), ("payload", "cwd"), ("payload", "model"),
     ("payload", "type"), ("payload", "info"), ("payload", "info", "total_token_usage"),
@@ -229,15 +220,7 @@ def a_strange_rollout(draw: st.DrawFn) -> list[bytes]:
     ]
     for _ in range(draw(st.integers(0, 5))):
         value = values[draw(st.integers(0, len(values) - 1))]
-        path = draw(st.sampled_from(STRANGE))
-        target = value
-        for part in path[:-1]:
-            nxt = target.get(part)
-            if not isinstance(nxt, dict):
-                break
-            target = nxt
-        else:
-            target[path[-1]] = draw(JSON_ANY)
+        set_at(value, draw(st.sampled_from(STRANGE)), draw(JSON_ANY))
     # The standard library's json, which writes integers of any size (orjson stops at 64 bits).
     return [json.dumps(v).encode() for v in values]
 
