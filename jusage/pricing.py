@@ -12,7 +12,7 @@ overrides, so ``import jusage.pricing`` stays cheap and the record path never pa
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -527,9 +527,7 @@ def _package_cache_file() -> Path:
     return jusage_home() / "cache" / f"genai-prices-{package_version()}-v2.pickle"
 
 
-_version: str | None = None
-
-
+@functools.cache
 def package_version() -> str:
     """The installed genai-prices' version, without importing it or ``importlib.metadata``.
 
@@ -538,22 +536,21 @@ def package_version() -> str:
     beside it, with the size and time of its price table added (an edited or reinstalled
     table then counts as another version). ``"unknown"`` when it is not installed.
     """
-    global _version
-    if _version is None:
-        import importlib.util
+    import importlib.util
 
-        _version = "unknown"
-        spec = importlib.util.find_spec("genai_prices")
-        if spec is not None and spec.origin:
-            package = Path(spec.origin).parent
-            with contextlib.suppress(OSError):
-                infos = sorted(
-                    info.name[len("genai_prices-") : -len(".dist-info")]
-                    for info in package.parent.glob("genai_prices-*.dist-info")
-                )
-                st = (package / "data.py").stat()
-                _version = f"{'+'.join(infos) or 'unpackaged'}-{st.st_size}-{st.st_mtime_ns}"
-    return _version
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is None or not spec.origin:
+        return "unknown"
+    package = Path(spec.origin).parent
+    try:
+        st = (package / "data.py").stat()
+    except OSError:
+        return "unknown"
+    infos = sorted(
+        info.name[len("genai_prices-") : -len(".dist-info")]
+        for info in package.parent.glob("genai_prices-*.dist-info")
+    )
+    return f"{'+'.join(infos) or 'unpackaged'}-{st.st_size}-{st.st_mtime_ns}"
 
 
 def _package_cache() -> dict[str, _Segments]:

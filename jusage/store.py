@@ -51,7 +51,6 @@ __all__ = [
     "default_log_path",
     "jusage_home",
     "last_line_end",
-    "read_blocks",
     "read_lines",
     "read_rows",
     "record_event",
@@ -168,64 +167,29 @@ def jusage_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(env["JUSAGE_HOME"]).expanduser() if env.get("JUSAGE_HOME") else Path.home() / ".jusage"
 
 
-def read_blocks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-    """Stream ``[start, end)`` in blocks of a few megabytes that hold whole lines.
-
-    Each block is a run of lines without its final newline. A last line without its newline
-    (a torn write, or a writer still busy) comes as a block of its own. A line that outgrows
-    :data:`MAX_LINE` while it is read is dropped, so memory stays bounded. A missing file
-    yields nothing.
-    """
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        return
-    with fh:
-        fh.seek(start)
-        remaining = -1 if end is None else end - start
-        tail = b""
-        skipping = False  # inside a line longer than MAX_LINE, dropping it
-        while remaining != 0:
-            block = fh.read(BLOCK if remaining < 0 else min(BLOCK, remaining))
-            if not block:
-                break
-            if remaining > 0:
-                remaining -= len(block)
-            if skipping:
-                end_of_long = block.find(b"\n")
-                if end_of_long < 0:
-                    continue
-                skipping = False
-                block = block[end_of_long + 1 :]
-            if tail:
-                block = tail + block
-            cut = block.rfind(b"\n")
-            if cut < 0:
-                tail = block
-                if len(tail) > MAX_LINE:
-                    skipping = True
-                    tail = b""
-                continue
-            tail = block[cut + 1 :]
-            yield block[:cut]
-        if tail:
-            yield tail
-
-
 def read_lines(path: Path, start: int = 0, end: int | None = None) -> Iterator[list[bytes]]:
-    """The lines of :func:`read_blocks`, newlines removed; blank lines included."""
-    for block in read_blocks(path, start, end):
-        yield block.split(b"\n")
+    """The lines of ``[start, end)`` in batches, newlines removed; blank lines included.
+
+    A last line without its newline (a torn write, or a writer still busy) comes last. A
+    line that outgrows :data:`MAX_LINE` while it is read is dropped, so memory stays
+    bounded. A missing file yields nothing.
+    """
+    for buf, n in _line_runs(path, start, end):
+        if n >= 0:
+            with memoryview(buf) as whole, whole[:n] as lines:
+                data = bytes(lines)
+            yield data.split(b"\n")
 
 
 def _line_runs(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[bytearray, int]]:
     """Stream ``[start, end)`` as ``(buffer, n)``: ``buffer[:n]`` is a run of whole lines
-    without its final newline, as in :func:`read_blocks`, but read into one reused buffer.
+    without its final newline, read into one reused buffer. A last line without its newline
+    (a torn write, or a writer still busy) comes as a run of its own.
 
     The lines are read straight into the buffer and only the unfinished tail is moved to its
-    front, so the consumer makes at most one copy of each block (read_blocks makes two). The
-    buffer is overwritten on the next step, so a consumer must be done with it (and have
-    released any ``memoryview`` of it) before asking for more.
+    front, so a consumer makes at most one copy of each block. The buffer is overwritten on
+    the next step, so a consumer must be done with it (and have released any ``memoryview``
+    of it) before asking for more.
 
     A line that outgrows :data:`MAX_LINE` (twice the buffer at most) is not an event: it is
     dropped as it is read, and ``(buffer, -1)`` says one such line was skipped. Without the

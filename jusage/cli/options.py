@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from datetime import date, tzinfo
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any, TypeVar
 
 import click
@@ -94,16 +95,29 @@ def parse_today(text: str | None, tz: tzinfo | None) -> date:
         raise CliError(f"--today: expected YYYY-MM-DD, got {text!r}") from None
 
 
+def log_file(path: Path) -> os.stat_result | None:
+    """The ``stat`` of the log at ``path``, or ``None`` while it does not exist.
+
+    :class:`CliError` for a folder, and for anything else that is not a regular file (a named
+    pipe or a device would make a read or a write wait for ever).
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if S_ISDIR(st.st_mode):
+        raise CliError(f"{path}: is a directory, not a log file")
+    if not S_ISREG(st.st_mode):
+        raise CliError(f"{path}: not a regular file, so not a log file")
+    return st
+
+
 def readable_log(path: Path | None) -> Path:
     """The log to read: a missing file is an empty log; an unreadable one is an error."""
     from jusage.store import default_log_path
 
     resolved = path if path is not None else default_log_path()
-    if resolved.is_dir():
-        raise CliError(f"{resolved}: is a directory, not a log file")
-    if resolved.exists() and not resolved.is_file():  # a pipe or a device: reading would wait
-        raise CliError(f"{resolved}: not a regular file, so not a log file")
-    if resolved.exists() and not os.access(resolved, os.R_OK):
+    if log_file(resolved) is not None and not os.access(resolved, os.R_OK):
         raise CliError(f"{resolved}: cannot read the log (permission denied)")
     return resolved
 

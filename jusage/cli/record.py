@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from jusage.cli.options import CliError, log_option
+from jusage.cli.options import CliError, log_file, log_option
 from jusage.events import COUNT_FIELDS, TEXT_FIELDS, Event, EventError
 
 
@@ -59,8 +59,7 @@ def record(source_file: Any, log_path: Path | None, **fields: Any) -> None:
     from jusage.store import Store
 
     store = Store(log_path) if log_path is not None else Store.default()
-    if store.path.exists() and not store.path.is_file():  # a pipe or a device would block
-        raise CliError(f"{store.path}: not a regular file, so not a log file")
+    log_file(store.path)
     given = {k: v for k, v in fields.items() if v is not None}
     if source_file is not None:
         if given:
