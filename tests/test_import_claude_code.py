@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 import multiprocessing
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -704,3 +706,69 @@ def test_a_named_pipe_in_the_tree_is_left_alone(store: Store, tmp_path: Path) ->
     os.mkfifo(folder / "pipe.jsonl")
     summary = import_claude_code(store, [tmp_path / "claude"], workers=1)
     assert (summary.files_seen, summary.events_added) == (1, 1)
+
+
+# -- the fast paths agree with their plain definitions ----------------------------------------
+
+
+def _usage_lines_reference(block: bytes) -> tuple[list[bytes], int]:
+    """What ``_usage_lines`` must return, by its definition: split, then look at each line."""
+    kept, malformed = [], 0
+    for line in block.split(b"\n"):
+        if b'"usage"' in line:
+            kept.append(line)
+        elif line.strip() and not (line.startswith(b"{") and line.rstrip().endswith(b"}")):
+            malformed += 1
+    return kept, malformed
+
+
+_LINE_PIECES = st.sampled_from(
+    [
+        b'{"type":"assistant","message":{"usage":{"input_tokens":1,"output_tokens":2}}}',
+        b'{"type":"user","message":{"content":"no tokens here"}}',
+        b'{"type":"user","message":{"content":"the word \\"usage\\" in text"}}',
+        b'{"usage"}',
+        b"",
+        b"   ",
+        b'{"a":1}\r',
+        b'{"a":1} ',
+        b"{",
+        b"}",
+        b"not json",
+        b'"usage"',
+        b'x{"usage":1}',
+        b"\xff\xfe",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_LINE_PIECES, st.binary(max_size=12).filter(lambda b: b"\n" not in b)), min_size=1))
+def test_usage_lines_agree_with_splitting(lines: list[bytes]) -> None:
+    block = b"\n".join(lines)
+    tally = importer_common.Tally()
+    kept = claude_code._usage_lines(block, tally)
+    assert (kept, tally.malformed) == _usage_lines_reference(block)
+
+
+_UTC_TIMES = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+
+
+@given(_UTC_TIMES, st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+def test_iso_to_unix_is_exact_in_whole_seconds(when: datetime, spec: str) -> None:
+    stamp = when.isoformat(timespec=spec).replace("+00:00", "Z")
+    expected = calendar.timegm(when.timetuple())  # integer arithmetic: the floor, exactly
+    assert importer_common.iso_to_unix(stamp) == expected
+
+
+def test_iso_to_unix_keeps_the_general_parsers_answers() -> None:
+    # A float timestamp rounds .999999 up far from 1970; whole seconds do not.
+    assert importer_common.iso_to_unix("9999-12-31T23:59:59.999999Z") == 253402300799
+    assert importer_common.iso_to_unix("0001-01-01T00:00:00.999999Z") == -62135596800
+    # What fromisoformat refuses still goes to the general parser: a leap second counts as
+    # the next minute's first second, as before.
+    assert importer_common.iso_to_unix("2016-12-31T23:59:60Z") == 1483228800
+    assert importer_common.iso_to_unix("2025-08-21T10:11:12.5abcZ") == 1755771072
+    assert importer_common.iso_to_unix("yesterday") is None
+    assert importer_common.iso_to_unix(17) is None

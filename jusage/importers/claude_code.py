@@ -50,7 +50,7 @@ from jusage.importers.common import (
     gc_paused,
     iso_to_unix,
     local_day,
-    read_new_lines,
+    read_new_blocks,
     run_jobs,
     scan_files,
     scan_tree,
@@ -253,31 +253,61 @@ def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
     tally = Tally()
     pending: dict[Any, Entry] = {}
     final = None
-    for lines, after in read_new_lines(path, st, mark, tally):
-        if lines:
-            _collect(lines, pending, tally)
+    for block, after in read_new_blocks(path, st, mark, tally):
+        if block:
+            _collect(_usage_lines(block, tally), pending, tally)
         final = after
     keys, counts, blob = _winners(pending, tally)
     return path, final, keys, counts, blob, tally
 
 
+def _usage_lines(block: bytes, tally: Tally) -> list[bytes]:
+    """The lines of ``block`` that mention ``"usage"``; the others only have their shape
+    checked (a line that is not blank and not ``{...}`` is counted as malformed).
+
+    Most lines of a transcript carry no usage (prompts, tool results, summaries), and most
+    bytes are in them. So the block is not split into lines: ``"usage"`` is searched for in
+    the whole block (a skipping search, under a machine instruction a byte), and only the
+    lines it is found in are sliced out. Every newline is still visited to check the shape
+    of the line before it, by looking at two bytes; a line that does not pass that look
+    (blank, CRLF, trailing space, not JSON) gets the exact check.
+    """
+    find = block.find
+    out: list[bytes] = []
+    malformed = 0
+    size = len(block)
+    start = 0
+    hit = find(b'"usage"')
+    while start < size:
+        end = find(b"\n", start)
+        if end < 0:
+            end = size
+        if block[start] != 123 or block[end - 1] != 125:  # not "{...}": look closer
+            line = block[start:end]
+            if b'"usage"' not in line:
+                if line.strip() and not (line.startswith(b"{") and line.rstrip().endswith(b"}")):
+                    malformed += 1
+                start = end + 1
+                continue
+        if 0 <= hit < end:
+            out.append(block[start:end])
+            hit = find(b'"usage"', end)
+        start = end + 1
+    tally.malformed += malformed
+    return out
+
+
 def _collect(lines: list[bytes], pending: dict[Any, Entry], tally: Tally) -> None:
-    """Keep, per message, its best copy among ``lines`` (and those met before in the file)."""
+    """Keep, per message, its best copy among ``lines`` (and those met before in the file).
+
+    ``lines`` are the lines that mention usage (see :func:`_usage_lines`).
+    """
     decode = _decode_line
     # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes.
     errors = (msgspec.DecodeError, UnicodeDecodeError)
     find = pending.get
     entries = duplicates = skipped = malformed = 0
     for line in lines:
-        if b'"usage"' not in line:
-            # Not a usage line: a cheap shape check stands in for a full parse.
-            if (
-                not (line.startswith(b"{") and line.endswith(b"}"))
-                and line.strip()
-                and not (line.startswith(b"{") and line.rstrip().endswith(b"}"))
-            ):
-                malformed += 1
-            continue
         try:
             rec = decode(line)
         except errors:
@@ -460,7 +490,11 @@ _EVENT = (
 
 
 def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, bytes]:
-    """The events of a file's best copies: packed keys, packed counts and joined lines."""
+    """The events of a file's best copies: packed keys, packed counts and joined lines.
+
+    This runs once per message, so the key is hashed and the day looked up inline, and the
+    line is formatted in one step.
+    """
     dumps = orjson.dumps
     keys = array("Q")
     counts = array("q")
@@ -468,6 +502,8 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
     labels: dict[tuple[Any, Any, Any], bytes] = {}
     blake2b = hashlib.blake2b
     from_bytes = int.from_bytes
+    to_unix = iso_to_unix
+    days = _days
     bad = 0
     for key_parts, (_, side, obj, entry) in pending.items():
         if type(entry) is _Line and type(obj) is _Line:
@@ -509,7 +545,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                 if cw == 0:
                     cw = e5 + e1
                 cw1h = min(e1, cw)
-        ts = iso_to_unix(stamp)
+        ts = to_unix(stamp)
         if ts is None or inp + outp + cw + cr > _MAX_TOKENS:
             bad += 1
             continue
@@ -530,11 +566,15 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                 parts["model"] = model
             label = b"," + dumps(parts)[1:-1] if parts else b""
             labels[(project, session, model)] = label
+        quarter = ts // 900
+        day = days.get(quarter)
+        if day is None:
+            day = days[quarter] = local_day(ts).encode()
         lines.append(
             _EVENT
             % (
                 ts,
-                _day_bytes(ts),
+                day,
                 label,
                 prompt,
                 outp,
@@ -563,15 +603,7 @@ the counts always fit the 64-bit fields of the import state."""
 
 
 _days: dict[int, bytes] = {}
-
-
-def _day_bytes(ts: int) -> bytes:
-    """:func:`~jusage.importers.common.local_day` as bytes (cached per quarter hour)."""
-    q = ts // 900
-    day = _days.get(q)
-    if day is None:
-        day = _days[q] = local_day(ts).encode()
-    return day
+"""Local days (bytes) by quarter hour (see :func:`~jusage.importers.common.local_day`)."""
 
 
 def _settle(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from typing import Any, Protocol, TypeVar
@@ -43,6 +43,7 @@ MAX_LINE = 64 << 20
 """Lines longer than this (64 MiB) are skipped as malformed without being parsed."""
 
 BLOCK = 8 << 20
+
 
 class ImportPathError(ValueError):
     """A path given to an import does not exist."""
@@ -169,22 +170,21 @@ def local_day(ts: int) -> str:
 
 
 _days: dict[str, int] = {}
-_minutes: dict[str, int] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
 
 
 def iso_to_unix(stamp: Any) -> int | None:
     """Unix seconds (floored) of an ISO 8601 timestamp, or ``None`` when it is not one."""
-    # The usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` of a minute already met: a lookup.
-    if (
-        type(stamp) is str
-        and stamp[-1:] == "Z"
-        and (len(stamp) == 20 or (len(stamp) > 20 and stamp[19] in ".,"))
-    ):
-        base = _minutes.get(stamp[:17])
-        if base is not None:
-            ss = stamp[17:19]
-            if ss.isascii() and ss.isdigit() and int(ss) < 61:
-                return base + int(ss)
+    # The usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` in C, in whole seconds (exact for any year,
+    # where a float timestamp would round .999999 up far from 1970). What fromisoformat
+    # refuses (a leap second, an odd fraction) goes to the general parser, which decides.
+    if type(stamp) is str and stamp[-1:] == "Z":
+        try:
+            seconds: int = (datetime.fromisoformat(stamp) - _EPOCH) // _SECOND
+            return seconds
+        except ValueError:
+            pass
     return _iso_to_unix(stamp)
 
 
@@ -211,7 +211,6 @@ def _iso_to_unix(stamp: Any) -> int | None:
         if (hh + mm + ss).isascii() and hh.isdigit() and mm.isdigit() and ss.isdigit():
             h, m, sec = int(hh), int(mm), int(ss)
             if h < 24 and m < 60 and sec < 61:
-                _minutes[stamp[:17]] = base + h * 3600 + m * 60
                 return base + h * 3600 + m * 60 + sec
     try:
         return int(datetime.fromisoformat(stamp).timestamp() // 1)
