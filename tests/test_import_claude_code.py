@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import calendar
 import multiprocessing
+import random
 import shutil
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -556,6 +558,52 @@ def test_keys_fold_into_sorted_files_and_stay_exactly_once(
     assert import_claude_code(store, [projects]).events_added == 0
     assert totals(store)["turns"] == sum(run % 3 + 1 for run in range(8))
     assert totals(store)["completion"] == 5 * (totals(store)["turns"] - 1) + 50
+
+
+def test_a_big_seen_table_is_written_in_two_halves_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The two-halves write (forked) gives the bytes of the one-process write."""
+    rng = random.Random(7)
+    table = {rng.getrandbits(64): rng.randbytes(48) for _ in range(5000)}
+    table.update({0: bytes(48), 2**63 - 1: b"a" * 48, 2**63: b"b" * 48, 2**64 - 1: b"c" * 48})
+    files = {}
+    for name, threshold in (("serial", 10**9), ("halves", 1)):
+        monkeypatch.setattr(state_module, "PARALLEL_KEYS", threshold)
+        state_module._write_seen(tmp_path / name, table)
+        files[name] = (tmp_path / name).read_bytes()
+    assert files["serial"] == files["halves"]
+    seen = state_module._SeenBase(tmp_path / "halves")
+    try:
+        assert seen.n == len(table)
+        for key in (0, 2**63 - 1, 2**63, 2**64 - 1, *list(table)[:100]):
+            assert seen.get(key) == state_module._SIX.unpack(table[key])
+        assert seen.get(12345) is None
+    finally:
+        seen.close()
+
+
+def test_a_resumed_session_with_a_repeated_key_counts_each_message_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file with some keys met before is settled key by key; a key that repeats in it (two
+    messages hashing alike) compares with its first copy, so the larger one is a correction."""
+    first = tmp_path / "claude" / "projects" / "-src-p" / "a.jsonl"
+    write(first, line("m1", out=5), line("m2", out=5))
+    resumed = first.with_name("b.jsonl")
+    write(resumed, line("m1", out=5), line("m3", out=5), line("m4", out=7))
+    real = claude_code._winners
+    k3, k4 = state_module.key_of("m3", "req_1"), state_module.key_of("m4", "req_1")
+
+    def clashing(pending: Any, tally: Any) -> tuple[bytes, bytes, bytes]:  # m4 hashes like m3
+        keys, counts, blob = real(pending, tally)
+        return array("Q", [k3 if k == k4 else k for k in array("Q", keys)]).tobytes(), counts, blob
+
+    monkeypatch.setattr(claude_code, "_winners", clashing)
+    summary = import_claude_code(store, [tmp_path / "claude" / "projects"], workers=1)
+    assert (summary.events_added, summary.corrections) == (3, 1)
+    assert totals(store)["completion"] == 5 + 5 + 7
+    assert import_claude_code(store, [tmp_path / "claude" / "projects"], workers=1).events_added == 0
 
 
 def test_a_crash_after_the_keys_are_saved_does_not_inflate_the_state(

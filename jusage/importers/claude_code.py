@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ from jusage.importers.common import (
     stat_paths,
     total_bytes,
 )
-from jusage.importers.state import Counts, FileMark, ImportState
+from jusage.importers.state import PACKED_COUNTS, Counts, FileMark, ImportState
 from jusage.store import Store
 
 __all__ = [
@@ -243,8 +244,9 @@ and costUSD, exactly as they appeared."""
 
 Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, Tally]
 """What a worker sends back for one file, in a compact form that is cheap to pickle: the
-path, the mark after it, the winners' keys (packed ``Q``), their counts and ts (packed ``q``,
-six per key) and their event lines joined by newlines, and the file's counters."""
+path, the mark after it, the winners' keys (packed ``Q``), their counts and ts (six per key,
+as :data:`~jusage.importers.state.PACKED_COUNTS` packs them) and their event lines joined by
+newlines, and the file's counters."""
 
 
 def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
@@ -593,6 +595,8 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
     tally.malformed += bad
     tally.entries -= bad
+    if sys.byteorder != "little":  # the counts travel as PACKED_COUNTS packs them
+        counts.byteswap()
     return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
 
 
@@ -623,27 +627,34 @@ def _settle(
         tally.events += len(listed)
         out.append(blob)
         return len(listed)
-    values = array("q")
-    values.frombytes(packed_counts)
-    flat = iter(values.tolist())
-    rows: Iterator[Counts] = zip(flat, flat, flat, flat, flat, flat, strict=True)
+    # Some keys were met before (resumed sessions copy earlier history): look each up. The
+    # new ones are recorded together at the end, still packed; a key that repeats within
+    # the file (two messages hashing alike) compares with its first copy here.
     get = state.getter()
-    put = state.setter()
+    unpack = PACKED_COUNTS.unpack_from
+    size = PACKED_COUNTS.size
+    here: dict[int, int] = {}  # key -> position, for the keys new in this file
     stale: list[int] = []  # positions of lines not to write as they are
     fixes: list[bytes] = []
     lines: list[bytes] | None = None
-    for i, (key, counts) in enumerate(zip(keys, rows, strict=True)):
+    for i, key in enumerate(listed):
         known = get(key)
         if known is None:
-            put(key, counts)
-            continue
+            first = here.get(key)
+            if first is None:
+                here[key] = i
+                continue
+            known = unpack(packed_counts, first * size)
         stale.append(i)
+        counts: Counts = unpack(packed_counts, i * size)
         if counts[0] + counts[1] > known[0] + known[1]:
             if lines is None:
                 lines = blob.split(b"\n")
             fixes.append(_correction(key, counts, known, lines[i], state))
         else:
             tally.duplicates += 1
+    if here:
+        state.put_packed(list(here), [packed_counts[i * size : (i + 1) * size] for i in here.values()])
     fresh = len(keys) - len(stale)
     tally.events += fresh
     tally.corrections += len(fixes)

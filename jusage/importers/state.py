@@ -83,6 +83,9 @@ _HEADER = struct.Struct("<8sQ")
 _RECORD = struct.Struct("<Q6q")
 _KEY = struct.Struct("<Q")
 _SIX = struct.Struct("<6q")
+PACKED_COUNTS = _SIX
+"""How :meth:`ImportState.put_new_file` and :meth:`ImportState.put_packed` take counts:
+six little-endian signed 8-byte values."""
 HEAD_BYTES = 512
 """Bytes at the start of a file whose digest tells a rewritten file from an appended one."""
 
@@ -321,11 +324,53 @@ def _pack_all(rows: Iterable[Counts]) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def _packed(table: dict[int, bytes]) -> bytes:
-    """``table`` (key -> packed counts) sorted by key, in the layout :class:`_SeenBase` reads."""
-    keys = sorted(table)
-    values = b"".join(map(table.__getitem__, keys))
-    return _HEADER.pack(_MAGIC, len(keys)) + array("Q", keys).tobytes() + values
+PARALLEL_KEYS = 1 << 17
+"""From this many keys, a seen table is sorted and written in two halves at once."""
+
+
+def _write_seen(path: Path, table: dict[int, bytes]) -> None:
+    """Replace ``path`` atomically by ``table`` (key -> packed counts) sorted by key, in the
+    layout :class:`_SeenBase` reads.
+
+    Sorting and gathering half a million keys takes most of a second, so a big table is
+    done in two halves at once: the keys below 2**63 here and the others in a forked child
+    (:func:`~jusage.forked.map_forked`, which does a failed child's half here again). Each
+    half is written straight to its place in the file, so nothing travels back.
+    """
+    from jusage.forked import map_forked
+
+    n = len(table)
+    if n >= PARALLEL_KEYS:
+        halves = [[k for k in table if k < 1 << 63], [k for k in table if k >= 1 << 63]]
+    else:
+        halves = [list(table)]
+    firsts = [0, len(halves[0])]
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+
+        def write(index: int) -> int:
+            keys = halves[index]
+            keys.sort()
+            first = firsts[index]
+            _pwrite_all(fd, array("Q", keys).tobytes(), _HEADER.size + 8 * first)
+            values = b"".join(map(table.__getitem__, keys))
+            _pwrite_all(fd, values, _HEADER.size + 8 * n + _SIX.size * first)
+            return len(keys)
+
+        _pwrite_all(fd, _HEADER.pack(_MAGIC, n), 0)
+        map_forked(write, range(len(halves)))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(path)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    with memoryview(data) as view:
+        done = 0
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], offset + done)
 
 
 class ImportState:
@@ -474,19 +519,24 @@ class ImportState:
     def put_new_file(self, keys: list[int], packed_counts: bytes) -> bool:
         """Record a whole file's keys at once when none was met before (a first import).
 
-        ``packed_counts`` holds six little-endian signed 8-byte values per key. Returns
-        False, recording nothing, when the state holds anything saved before this run, when
-        one of ``keys`` is already recorded, or when ``keys`` repeat; use :meth:`put` then.
+        ``packed_counts`` holds the counts of each key as :data:`PACKED_COUNTS` packs them.
+        Returns False, recording nothing, when the state holds anything saved before this
+        run, when one of ``keys`` is already recorded, or when ``keys`` repeat; use
+        :meth:`put` then.
         """
         if self._delta or not self._nothing_saved():
             return False
         if self._new.keys() & keys or self._bulk.keys() & keys or len(set(keys)) != len(keys):
             return False
         size = _SIX.size
-        self._bulk.update(
-            zip(keys, [packed_counts[i : i + size] for i in range(0, len(packed_counts), size)], strict=True)
-        )
+        self.put_packed(keys, [packed_counts[i : i + size] for i in range(0, len(packed_counts), size)])
         return True
+
+    def put_packed(self, keys: list[int], rows: list[bytes]) -> None:
+        """Record ``keys``, each never recorded before, with their counts packed one row per
+        key as :data:`PACKED_COUNTS` packs them. They stay packed until saved: no tuple is
+        made per key."""
+        self._bulk.update(zip(keys, rows, strict=True))
 
     # -- ledger catch-up ---------------------------------------------------------------------
 
@@ -571,10 +621,10 @@ class ImportState:
             if part is not None:
                 part.close()
         if into_base:
-            _write_atomic(self.dir / "seen.base", _packed(table))
+            _write_seen(self.dir / "seen.base", table)
             _write_atomic(self.dir / "seen.mid", b"")
         else:
-            _write_atomic(self.dir / "seen.mid", _packed(table))
+            _write_seen(self.dir / "seen.mid", table)
         # Every delta record is in the files above now; an empty delta is the next start.
         _write_atomic(self.dir / "seen.delta", b"")
         self._base = _SeenBase(self.dir / "seen.base")
