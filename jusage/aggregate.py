@@ -97,6 +97,11 @@ class Coster(Protocol):
     """Prices one event: pico-dollars, or ``None`` when no price is known for it.
 
     ``day`` is the event's UTC calendar day (``YYYY-MM-DD``) so prices can follow history.
+    A coster may also say how it prices, so whole runs of events are priced at once (see
+    :class:`_RunPricer`): ``linear_rates(model, day)`` gives the rates it would use
+    (``(input, output, cache read, 5-minute write, 1-hour write, tiers)``, tiers highest
+    threshold first, each ``(threshold, rates)``) or ``None`` for no price, and ``reports``
+    says whether an event's own ``cost_usd`` is its cost.
     """
 
     def __call__(self, event: Any, day: str) -> int | None: ...
@@ -176,6 +181,7 @@ class Aggregator:
         self._day = day_fn(tz)
         self._quarters: dict[int, tuple[Any, str, int, int]] = {}
         self._per_event = False  # which fold loop the next batch gets (see _fold_loop)
+        self._run_pricer = _RunPricer.of(coster)
         self._utc_day = day_fn(_utc())
 
     @property
@@ -205,8 +211,12 @@ class Aggregator:
         ``partial.skipped`` instead. An event with ``corrects`` set adds its tokens but is not
         a turn of its own.
         """
-        fold = _fold_loop(self.dims, self.coster is not None, self._per_event)
-        bad, changes = fold(partial.groups, events, self._when, self.coster)
+        if self._run_pricer is not None and not self._per_event and isinstance(events, Sequence):
+            fold = _fold_loop(self.dims, True, False, True)
+            bad, changes = fold(partial.groups, events, self._when, self._run_pricer)
+        else:
+            fold = _fold_loop(self.dims, self.coster is not None, self._per_event)
+            bad, changes = fold(partial.groups, events, self._when, self.coster)
         partial.skipped += bad
         if isinstance(events, Sized) and len(events) >= _ADAPT_AFTER:
             # Pick the loop for the next batch by how often groups changed in this one: the
@@ -266,7 +276,8 @@ c = e.completion
 ca = e.cached
 cw = e.cache_write
 rs = e.reasoning
-if ca + cw > p or rs > c or e.cache_write_1h > cw:
+w1 = e.cache_write_1h
+if ca + cw > p or rs > c or w1 > cw:
     bad += 1
     continue
 t = e.total
@@ -285,7 +296,8 @@ def fold(groups, events, when, coster):
     {dims_none}
     total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
     first = last = 0
-    for e in events:
+    {run_vars}
+    {loop_head}
 {prologue}
         if bucket != run_bucket{dims_differ}:
             if run_bucket is not NO_RUN:
@@ -295,6 +307,7 @@ def fold(groups, events, when, coster):
             {dims_take}
             total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
             first = last = ts
+            {run_take}
         total += t
         prompt += p
         completion += c
@@ -342,6 +355,23 @@ _RUN_PRICING = """priced = coster(e, utc)
             unpriced += t
         else:
             cost += priced"""
+
+# With a coster that can price a whole run at once (see _RunPricer), the run loop only notes
+# per event what decides whether that is exact: the largest prompt (for price tiers), the
+# 1-hour writes, and whether any event carries a reported cost. A run then also ends where
+# the UTC day (prices follow it) or the model changes.
+_LINEAR_VARS = "run_start = 0; run_utc = run_model = None; pmax = write_1h = 0; reported = False"
+_LINEAR_TAKE = "run_start = i; run_utc = utc; run_model = e.model; pmax = write_1h = 0; reported = False"
+_LINEAR_PER_EVENT = """write_1h += w1
+        if p > pmax:
+            pmax = p
+        if e.cost_usd is not None:
+            reported = True"""
+_LINEAR_FLUSH = """cost, unpriced = coster(
+    events, run_start, {end}, run_model, run_utc, pmax, reported,
+    total, prompt, completion, cached, write, write_1h
+)
+"""
 
 # The groups of the current bucket are also kept in a small dict keyed by the dimension values
 # alone, so an event costs one small key and one look-up.
@@ -396,13 +426,14 @@ _Fold = Callable[[dict[Key, list[int]], Iterable[Any], Any, Any], tuple[int, int
 
 
 @functools.cache
-def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool) -> _Fold:
+def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool, by_run: bool = False) -> _Fold:
     """The fold loop for ``dims`` (event field names, checked by the caller), compiled once:
     the run loop, or with ``per_event`` the event loop (see the comment above).
 
     ``fold(groups, events, when, coster)`` adds the events into ``groups`` and returns
     ``(skipped as inconsistent, group changes between consecutive events)``; ``when`` is
-    :meth:`Aggregator._when`.
+    :meth:`Aggregator._when`. With ``by_run`` (the run loop only), ``coster`` is a
+    :class:`_RunPricer` called once per run instead of a coster called per event.
     """
     prologue = textwrap.indent(_PROLOGUE, " " * 8)
     if per_event:
@@ -414,20 +445,103 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool) -> _Fold:
         names = [f"d{i}" for i in range(len(dims))]
         key = names[0] if len(dims) == 1 else "(" + "".join(f"{n}, " for n in names) + ")"
         flush = _FLUSH.format(dims_key=key)
+        differ = "".join(f" or e.{d} != {n}" for d, n in zip(dims, names, strict=True))
+        flush_in_loop = flush_at_end = flush
+        if by_run:
+            differ += " or utc != run_utc" + ("" if "model" in dims else " or e.model != run_model")
+            flush_in_loop = _LINEAR_FLUSH.format(end="i") + flush
+            flush_at_end = _LINEAR_FLUSH.format(end="len(events)") + flush
         source = _RUNS_TEMPLATE.format(
             prologue=prologue,
             dims_none=" = ".join([*names, "None"]) if dims else "pass",
-            dims_differ="".join(f" or e.{d} != {n}" for d, n in zip(dims, names, strict=True)),
-            flush_in_loop=textwrap.indent(flush, " " * 16),
-            flush_at_end=textwrap.indent(flush, " " * 8),
+            dims_differ=differ,
+            flush_in_loop=textwrap.indent(flush_in_loop, " " * 16),
+            flush_at_end=textwrap.indent(flush_at_end, " " * 8),
             dims_take="; ".join(f"{n} = e.{d}" for d, n in zip(dims, names, strict=True)) or "pass",
-            run_pricing=_RUN_PRICING if priced else "pass",
+            run_vars=_LINEAR_VARS if by_run else "pass",
+            loop_head="for i, e in enumerate(events):" if by_run else "for e in events:",
+            run_take=_LINEAR_TAKE if by_run else "pass",
+            run_pricing=_LINEAR_PER_EVENT if by_run else _RUN_PRICING if priced else "pass",
         )
     namespace: dict[str, Any] = {"NO_RUN": _NO_RUN}
-    name = f"<jusage fold {'events' if per_event else 'runs'} {','.join(dims)}>"
+    name = f"<jusage fold {'events' if per_event else 'runs'} {','.join(dims)}{' by run' if by_run else ''}>"
     exec(compile(source, name, "exec"), namespace)
     fold: _Fold = namespace["fold"]
     return fold
+
+
+class _RunPricer:
+    """Prices a run of events that share a model and a UTC day, in one step where that is exact.
+
+    A calculated cost is linear in the counts, so pricing the run's sums once gives exactly
+    the sum of its events' costs (integers throughout). That fails only for a run holding an
+    event priced by its reported cost, or one whose prompt reaches a higher price tier; such
+    runs are priced event by event, as the event loop prices them. Costers that do not say
+    their rates (no ``linear_rates``) are always called per event.
+    """
+
+    __slots__ = ("coster", "rates", "reports")
+
+    def __init__(self, coster: Coster, rates: Callable[[str, str], Any], reports: bool) -> None:
+        self.coster = coster
+        self.rates = rates
+        self.reports = reports
+
+    @staticmethod
+    def of(coster: Coster | None) -> _RunPricer | None:
+        rates = getattr(coster, "linear_rates", None)
+        if coster is None or rates is None:
+            return None
+        return _RunPricer(coster, rates, bool(getattr(coster, "reports", True)))
+
+    def __call__(
+        self,
+        events: Sequence[Any],
+        start: int,
+        end: int,
+        model: str,
+        utc: str,
+        pmax: int,
+        reported: bool,
+        total: int,
+        prompt: int,
+        completion: int,
+        cached: int,
+        write: int,
+        write_1h: int,
+    ) -> tuple[int, int]:
+        """``(cost, unpriced tokens)`` of ``events[start:end]``, whose sums are given."""
+        if not (reported and self.reports):
+            price = self.rates(model, utc)
+            if price is None:
+                return 0, total
+            inp, out, read, wr5, wr1h, tiers = price
+            if not tiers or pmax <= tiers[-1][0]:
+                cost = (
+                    (prompt - cached - write) * inp
+                    + cached * read
+                    + (write - write_1h) * wr5
+                    + write_1h * wr1h
+                    + completion * out
+                )
+                return cost, 0
+        cost = unpriced = 0
+        coster = self.coster
+        for e in events[start:end]:
+            p = e.prompt
+            c = e.completion
+            cw = e.cache_write
+            if e.cached + cw > p or e.reasoning > c or e.cache_write_1h > cw:
+                continue  # skipped by the fold as well
+            t = e.total
+            if t < 0:
+                t = p + c
+            priced = coster(e, utc)
+            if priced is None:
+                unpriced += t
+            else:
+                cost += priced
+        return cost, unpriced
 
 
 # Fields every aggregation reads; the grouping dimensions come on top.

@@ -77,7 +77,7 @@ def make_coster(pricer: Pricer | None, mode: CostMode = "auto") -> Coster:
                 return None
             return round(usd * _PICO_PER_USD)
 
-        return _keyed(reported, f"reported:{reported_only}")
+        return _keyed(reported, f"reported:{reported_only}", lambda model, day: None, reported_only)
 
     cache: dict[tuple[str, str], _Price | None] = {}
     lookup = pricer.rates
@@ -127,12 +127,27 @@ def make_coster(pricer: Pricer | None, mode: CostMode = "auto") -> Coster:
         )
         return cost
 
-    return _keyed(coster, f"{mode}:{pricer.signature}")
+    def linear_rates(model: str, day: str) -> _Price | None:
+        price: Any = cache.get((model, day), _MISSING)
+        if price is _MISSING:
+            price = price_for(model, day)
+        return cast("_Price | None", price)
+
+    return _keyed(coster, f"{mode}:{pricer.signature}", linear_rates, use_reported)
 
 
-def _keyed(coster: Callable[[Any, str], int | None], key: str) -> Coster:
-    """Tag a coster with ``cache_key``: what its prices depend on, for aggregation checkpoints."""
+def _keyed(
+    coster: Callable[[Any, str], int | None],
+    key: str,
+    linear_rates: Callable[[str, str], _Price | None],
+    reports: bool,
+) -> Coster:
+    """Tag a coster with ``cache_key`` (what its prices depend on, for aggregation
+    checkpoints) and with how it prices, so runs of events can be priced at once (see
+    :class:`~jusage.aggregate.Coster`)."""
     coster.cache_key = key  # type: ignore[attr-defined]
+    coster.linear_rates = linear_rates  # type: ignore[attr-defined]
+    coster.reports = reports  # type: ignore[attr-defined]
     return cast("Coster", coster)
 
 

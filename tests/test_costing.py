@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from jusage.aggregate import COST, UNPRICED, Aggregator, Partial
 from jusage.costing import make_coster, pico_from_usd, spend_view, unpriced_models
-from jusage.events import Event
+from jusage.events import Event, EventRow
 from jusage.pricing import Pricer, Rates
 
 DAY_TS = 1_790_000_000  # 2026-09-21 UTC
@@ -220,3 +220,100 @@ def test_spend_view_today_month_and_projection() -> None:
 def test_unpriced_models_lists_names_with_tokens() -> None:
     """Zero entries vanish, duplicates add up, the empty model gets a name."""
     assert unpriced_models([("b", 0), ("a", 5), ("a", 2), ("", 1)]) == {"(no model)": 1, "a": 7}
+
+
+# --- pricing a run of events at once ---------------------------------------------------------------
+
+TIERED = Rates(
+    3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000, tiers=((200_000, Rates(6, 22, 1, 7, 12)),)
+)
+
+
+@st.composite
+def runs_of_events(draw: Any) -> list[EventRow]:
+    """Events in runs (an agent keeps its model and project for a while), some priced by a
+    reported cost, some past a price tier, some inconsistent (skipped), over a few days."""
+    out: list[EventRow] = []
+    ts = draw(st.integers(1_740_000_000, 1_790_000_000))
+    for _ in range(draw(st.integers(0, 6))):
+        model = draw(st.sampled_from([*MODELS, "tiered", "claude-sonnet-4-20250514", "gpt-4o", ""]))
+        project = draw(st.sampled_from(["a", "b"]))
+        for _ in range(draw(st.integers(1, 12))):
+            ts += draw(st.sampled_from([1, 600, 3_600, 40_000]))
+            prompt = draw(st.sampled_from([0, 1_000, 199_999, 200_000, 200_001, 900_000]))
+            cached = draw(st.integers(0, prompt))
+            write = draw(st.integers(0, prompt - cached + draw(st.sampled_from([0, 0, 0, 5]))))
+            completion = draw(st.integers(0, 5_000))
+            out.append(  # rows, not Events: an inconsistent one must reach the fold
+                EventRow(
+                    ts=ts,
+                    model=model,
+                    project=project,
+                    session=draw(st.sampled_from(["s1", "s2"])),
+                    prompt=prompt,
+                    cached=cached,
+                    cache_write=write,
+                    cache_write_1h=draw(st.integers(0, write)),
+                    completion=completion,
+                    reasoning=draw(st.integers(0, completion)),
+                    cost_usd=draw(st.sampled_from([None, None, None, 0.0, 1.25])),
+                )
+            )
+    return out
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Pricer:
+    """Package prices (with their history and long-context tiers) behind three overrides."""
+    return Pricer({"tiered": TIERED, "claude-test": SONNET, "gpt-test": GPT})
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    runs_of_events(),
+    st.sampled_from(["auto", "calculate", "display"]),
+    st.sampled_from([("model", "project"), ("project",), ("session",), ()]),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles"]),
+)
+def test_runs_priced_at_once_equal_events_priced_one_by_one(
+    mixed: Pricer, evs: list[EventRow], mode: str, dims: tuple[str, ...], zone: str
+) -> None:
+    """The run loop prices a run's sums once where that is exact; the result is the one of
+    pricing every event, whatever the tiers, reported costs, days and zone."""
+    from zoneinfo import ZoneInfo
+
+    coster = make_coster(mixed, mode)  # type: ignore[arg-type]
+
+    def one_by_one(e: Any, day: str) -> int | None:  # says nothing of its rates
+        return coster(e, day)
+
+    tz = ZoneInfo(zone)
+    by_run = Aggregator(dims, tz=tz, coster=coster).accumulate(Partial(), evs)
+    per_event = Aggregator(dims, tz=tz, coster=one_by_one).accumulate(Partial(), evs)
+    assert by_run == per_event
+
+
+@settings(max_examples=60, deadline=None)
+@given(runs_of_events(), st.sampled_from(["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"]))
+def test_a_run_is_priced_per_utc_day(evs: list[EventRow], zone: str) -> None:
+    """Prices follow the UTC day, and a local day spans two: a run is cut where it changes.
+    Shown with a coster whose rates differ every day."""
+    from zoneinfo import ZoneInfo
+
+    def rates(model: str, day: str) -> tuple[int, int, int, int, int, tuple[Any, ...]]:
+        return (int(day[-2:]), 2 + len(model), 1, 3, 4, ())
+
+    def daily(e: Any, day: str) -> int:
+        inp, out, read, wr5, wr1h, _ = rates(e.model, day)
+        fresh = e.prompt - e.cached - e.cache_write
+        writes = (e.cache_write - e.cache_write_1h) * wr5 + e.cache_write_1h * wr1h
+        return fresh * inp + e.cached * read + writes + e.completion * out
+
+    def one_by_one(e: Any, day: str) -> int:
+        return daily(e, day)
+
+    daily.linear_rates = rates  # type: ignore[attr-defined]
+    daily.reports = False  # type: ignore[attr-defined]
+    tz = ZoneInfo(zone)
+    by_run = Aggregator(("project",), tz=tz, coster=daily).accumulate(Partial(), evs)
+    assert by_run == Aggregator(("project",), tz=tz, coster=one_by_one).accumulate(Partial(), evs)
