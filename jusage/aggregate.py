@@ -211,7 +211,7 @@ class Aggregator:
         ``partial.skipped`` instead. An event with ``corrects`` set adds its tokens but is not
         a turn of its own.
         """
-        if self._run_pricer is not None and not self._per_event and isinstance(events, Sequence):
+        if self._run_pricer is not None and not self._per_event:
             fold = _fold_loop(self.dims, True, False, True)
             bad, changes = fold(partial.groups, events, self._when, self._run_pricer)
         else:
@@ -297,7 +297,7 @@ def fold(groups, events, when, coster):
     total = prompt = completion = cached = reasoning = write = calls = turns = cost = unpriced = 0
     first = last = 0
     {run_vars}
-    {loop_head}
+    for e in events:
 {prologue}
         if bucket != run_bucket{dims_differ}:
             if run_bucket is not NO_RUN:
@@ -356,21 +356,34 @@ _RUN_PRICING = """priced = coster(e, utc)
         else:
             cost += priced"""
 
-# With a coster that can price a whole run at once (see _RunPricer), the run loop only notes
-# per event what decides whether that is exact: the largest prompt (for price tiers), the
-# 1-hour writes, and whether any event carries a reported cost. A run then also ends where
-# the UTC day (prices follow it) or the model changes.
-_LINEAR_VARS = "run_start = 0; run_utc = run_model = None; pmax = write_1h = 0; reported = False"
-_LINEAR_TAKE = "run_start = i; run_utc = utc; run_model = e.model; pmax = write_1h = 0; reported = False"
+# With a coster that can price a whole run at once (see _RunPricer), a run (which then also
+# ends where the UTC day or the model changes: prices follow both) looks its rates up once,
+# when it starts. An event is priced on its own only when the run's rates may not fit it:
+# its prompt reaches a higher price tier, or it carries a reported cost the coster uses.
+# Its counts are kept aside, and the rest of the run is priced from its sums when it ends.
+_LINEAR_VARS = """one = coster.coster; reports = coster.reports; rates_at = coster.rates_at
+    run_utc = run_model = rates = None; base_up_to = write_1h = 0
+    x_t = x_p = x_c = x_ca = x_cw = x_w1 = x_cost = x_unpriced = 0"""
+_LINEAR_TAKE = """run_utc = utc; run_model = e.model; rates, base_up_to = rates_at(run_model, utc)
+            write_1h = x_t = x_p = x_c = x_ca = x_cw = x_w1 = x_cost = x_unpriced = 0"""
 _LINEAR_PER_EVENT = """write_1h += w1
-        if p > pmax:
-            pmax = p
-        if e.cost_usd is not None:
-            reported = True"""
-_LINEAR_FLUSH = """cost, unpriced = coster(
-    events, run_start, {end}, run_model, run_utc, pmax, reported,
-    total, prompt, completion, cached, write, write_1h
+        if p > base_up_to or (reports and e.cost_usd is not None):
+            priced = one(e, utc)
+            if priced is None:
+                x_unpriced += t
+            else:
+                x_cost += priced
+            x_t += t
+            x_p += p
+            x_c += c
+            x_ca += ca
+            x_cw += cw
+            x_w1 += w1"""
+_LINEAR_FLUSH = """cost, unpriced = price_sums(
+    rates, total - x_t, prompt - x_p, completion - x_c, cached - x_ca, write - x_cw, write_1h - x_w1
 )
+cost += x_cost
+unpriced += x_unpriced
 """
 
 # The groups of the current bucket are also kept in a small dict keyed by the dimension values
@@ -433,7 +446,7 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool, by_run: boo
     ``fold(groups, events, when, coster)`` adds the events into ``groups`` and returns
     ``(skipped as inconsistent, group changes between consecutive events)``; ``when`` is
     :meth:`Aggregator._when`. With ``by_run`` (the run loop only), ``coster`` is a
-    :class:`_RunPricer` called once per run instead of a coster called per event.
+    :class:`_RunPricer`, and runs are priced from their sums (see ``_LINEAR_VARS``).
     """
     prologue = textwrap.indent(_PROLOGUE, " " * 8)
     if per_event:
@@ -449,8 +462,7 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool, by_run: boo
         flush_in_loop = flush_at_end = flush
         if by_run:
             differ += " or utc != run_utc" + ("" if "model" in dims else " or e.model != run_model")
-            flush_in_loop = _LINEAR_FLUSH.format(end="i") + flush
-            flush_at_end = _LINEAR_FLUSH.format(end="len(events)") + flush
+            flush_in_loop = flush_at_end = _LINEAR_FLUSH + flush
         source = _RUNS_TEMPLATE.format(
             prologue=prologue,
             dims_none=" = ".join([*names, "None"]) if dims else "pass",
@@ -459,11 +471,10 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool, by_run: boo
             flush_at_end=textwrap.indent(flush_at_end, " " * 8),
             dims_take="; ".join(f"{n} = e.{d}" for d, n in zip(dims, names, strict=True)) or "pass",
             run_vars=_LINEAR_VARS if by_run else "pass",
-            loop_head="for i, e in enumerate(events):" if by_run else "for e in events:",
             run_take=_LINEAR_TAKE if by_run else "pass",
             run_pricing=_LINEAR_PER_EVENT if by_run else _RUN_PRICING if priced else "pass",
         )
-    namespace: dict[str, Any] = {"NO_RUN": _NO_RUN}
+    namespace: dict[str, Any] = {"NO_RUN": _NO_RUN, "price_sums": _price_sums}
     name = f"<jusage fold {'events' if per_event else 'runs'} {','.join(dims)}{' by run' if by_run else ''}>"
     exec(compile(source, name, "exec"), namespace)
     fold: _Fold = namespace["fold"]
@@ -471,20 +482,21 @@ def _fold_loop(dims: tuple[str, ...], priced: bool, per_event: bool, by_run: boo
 
 
 class _RunPricer:
-    """Prices a run of events that share a model and a UTC day, in one step where that is exact.
+    """What the run loop needs to price runs of events (one model, one UTC day) at once.
 
-    A calculated cost is linear in the counts, so pricing the run's sums once gives exactly
-    the sum of its events' costs (integers throughout). That fails only for a run holding an
-    event priced by its reported cost, or one whose prompt reaches a higher price tier; such
-    runs are priced event by event, as the event loop prices them. Costers that do not say
-    their rates (no ``linear_rates``) are always called per event.
+    A calculated cost is linear in the counts, so pricing the sums of a run's events gives
+    exactly the sum of their costs (integers throughout) when they all take the same rates.
+    The run loop prices an event on its own (``coster``) only when that may not hold: its
+    prompt passes ``base_up_to`` (a higher tier applies), or it carries a reported cost and
+    the coster ``reports``. Costers that do not say their rates (no ``linear_rates``) are
+    always called per event.
     """
 
-    __slots__ = ("coster", "rates", "reports")
+    __slots__ = ("_rates", "coster", "reports")
 
     def __init__(self, coster: Coster, rates: Callable[[str, str], Any], reports: bool) -> None:
         self.coster = coster
-        self.rates = rates
+        self._rates = rates
         self.reports = reports
 
     @staticmethod
@@ -494,54 +506,27 @@ class _RunPricer:
             return None
         return _RunPricer(coster, rates, bool(getattr(coster, "reports", True)))
 
-    def __call__(
-        self,
-        events: Sequence[Any],
-        start: int,
-        end: int,
-        model: str,
-        utc: str,
-        pmax: int,
-        reported: bool,
-        total: int,
-        prompt: int,
-        completion: int,
-        cached: int,
-        write: int,
-        write_1h: int,
-    ) -> tuple[int, int]:
-        """``(cost, unpriced tokens)`` of ``events[start:end]``, whose sums are given."""
-        if not (reported and self.reports):
-            price = self.rates(model, utc)
-            if price is None:
-                return 0, total
-            inp, out, read, wr5, wr1h, tiers = price
-            if not tiers or pmax <= tiers[-1][0]:
-                cost = (
-                    (prompt - cached - write) * inp
-                    + cached * read
-                    + (write - write_1h) * wr5
-                    + write_1h * wr1h
-                    + completion * out
-                )
-                return cost, 0
-        cost = unpriced = 0
-        coster = self.coster
-        for e in events[start:end]:
-            p = e.prompt
-            c = e.completion
-            cw = e.cache_write
-            if e.cached + cw > p or e.reasoning > c or e.cache_write_1h > cw:
-                continue  # skipped by the fold as well
-            t = e.total
-            if t < 0:
-                t = p + c
-            priced = coster(e, utc)
-            if priced is None:
-                unpriced += t
-            else:
-                cost += priced
-        return cost, unpriced
+    def rates_at(self, model: str, day: str) -> tuple[Any, int]:
+        """``(rates or None, the largest prompt those base rates apply to)``."""
+        rates = self._rates(model, day)
+        if rates is None or not rates[5]:
+            return rates, _NO_TIER
+        return rates, rates[5][-1][0]  # tiers come highest threshold first
+
+
+_NO_TIER = 1 << 63
+
+
+def _price_sums(
+    rates: Any, total: int, prompt: int, completion: int, cached: int, write: int, write_1h: int
+) -> tuple[int, int]:
+    """``(cost, unpriced tokens)`` of events with these sums, all at the base ``rates``
+    (``None``: no price, so their tokens are unpriced)."""
+    if rates is None:
+        return 0, total
+    inp, out, read, wr5, wr1h, _ = rates
+    cost = (prompt - cached - write) * inp + cached * read + (write - write_1h) * wr5 + write_1h * wr1h
+    return cost + completion * out, 0
 
 
 # Fields every aggregation reads; the grouping dimensions come on top.

@@ -227,6 +227,12 @@ def test_unpriced_models_lists_names_with_tokens() -> None:
 TIERED = Rates(
     3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000, tiers=((200_000, Rates(6, 22, 1, 7, 12)),)
 )
+TWO_TIERS = Rates(
+    1, 2, 3, 4, 5, tiers=((100_000, Rates(10, 20, 30, 40, 50)), (200_000, Rates(7, 9, 8, 6, 5)))
+)
+
+
+RUN_MODELS = [*MODELS, "tiered", "two-tiers", "claude-sonnet-4-20250514", "gpt-4o", ""]
 
 
 @st.composite
@@ -236,11 +242,11 @@ def runs_of_events(draw: Any) -> list[EventRow]:
     out: list[EventRow] = []
     ts = draw(st.integers(1_740_000_000, 1_790_000_000))
     for _ in range(draw(st.integers(0, 6))):
-        model = draw(st.sampled_from([*MODELS, "tiered", "claude-sonnet-4-20250514", "gpt-4o", ""]))
+        model = draw(st.sampled_from(RUN_MODELS))
         project = draw(st.sampled_from(["a", "b"]))
         for _ in range(draw(st.integers(1, 12))):
             ts += draw(st.sampled_from([1, 600, 3_600, 40_000]))
-            prompt = draw(st.sampled_from([0, 1_000, 199_999, 200_000, 200_001, 900_000]))
+            prompt = draw(st.sampled_from([0, 1_000, 100_000, 100_001, 199_999, 200_000, 200_001, 900_000]))
             cached = draw(st.integers(0, prompt))
             write = draw(st.integers(0, prompt - cached + draw(st.sampled_from([0, 0, 0, 5]))))
             completion = draw(st.integers(0, 5_000))
@@ -265,7 +271,7 @@ def runs_of_events(draw: Any) -> list[EventRow]:
 @pytest.fixture(scope="module")
 def mixed() -> Pricer:
     """Package prices (with their history and long-context tiers) behind three overrides."""
-    return Pricer({"tiered": TIERED, "claude-test": SONNET, "gpt-test": GPT})
+    return Pricer({"tiered": TIERED, "two-tiers": TWO_TIERS, "claude-test": SONNET, "gpt-test": GPT})
 
 
 @settings(max_examples=120, deadline=None)
