@@ -818,5 +818,7 @@ def test_iso_to_unix_keeps_the_general_parsers_answers() -> None:
     # the next minute's first second, as before.
     assert importer_common.iso_to_unix("2016-12-31T23:59:60Z") == 1483228800
     assert importer_common.iso_to_unix("2025-08-21T10:11:12.5abcZ") == 1755771072
+    assert importer_common.iso_to_unix("9999-12-31T23:59:59.999999+00:00") == 253402300799
+    assert importer_common.iso_to_unix("2025-08-21T12:11:12.999999+02:00") == 1755771072
     assert importer_common.iso_to_unix("yesterday") is None
     assert importer_common.iso_to_unix(17) is None

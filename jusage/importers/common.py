@@ -213,8 +213,15 @@ def _iso_to_unix(stamp: Any) -> int | None:
             if h < 24 and m < 60 and sec < 61:
                 return base + h * 3600 + m * 60 + sec
     try:
-        return int(datetime.fromisoformat(stamp).timestamp() // 1)
+        when = datetime.fromisoformat(stamp)
     except ValueError:
+        return None
+    if when.tzinfo is not None:  # exact whole seconds, as for "Z" above
+        seconds: int = (when - _EPOCH) // _SECOND
+        return seconds
+    try:
+        return int(when.timestamp() // 1)  # no offset given: the local time of this machine
+    except (OverflowError, OSError, ValueError):
         return None
 
 
