@@ -268,10 +268,10 @@ def _usage_lines(block: bytes, tally: Tally) -> list[bytes]:
     checked (a line that is not blank and not ``{...}`` is counted as malformed).
 
     Most lines of a transcript carry no usage (prompts, tool results, summaries), and most
-    bytes are in them. So the block is not split into lines: ``"usage"`` is searched for in
-    the whole block (a skipping search, under a machine instruction a byte), and only the
-    lines it is found in are sliced out. Every newline is still visited to check the shape
-    of the line before it, by looking at two bytes; a line that does not pass that look
+    bytes are in them. So the block is not split into lines (a byte-by-byte loop that also
+    copies every line): ``"usage"`` is searched for in the whole block, and only the lines it
+    is found in are sliced out. Every newline is still visited (``find``, in C) to check the
+    shape of the line before it by looking at two bytes; a line that does not pass that look
     (blank, CRLF, trailing space, not JSON) gets the exact check.
     """
     find = block.find
