@@ -212,7 +212,7 @@ class Aggregator:
         a turn of its own.
         """
         if self._run_pricer is not None and not self._per_event:
-            fold = _fold_loop(self.dims, True, False, True)
+            fold = _fold_loop(self.dims, priced=True, per_event=False, by_run=True)
             bad, changes = fold(partial.groups, events, self._when, self._run_pricer)
         else:
             fold = _fold_loop(self.dims, self.coster is not None, self._per_event)

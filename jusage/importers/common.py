@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest, key_of
+from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest
 from jusage.store import Store, read_lines
 
 __all__ = [
@@ -169,60 +169,53 @@ def local_day(ts: int) -> str:
     return day
 
 
-_days: dict[str, int] = {}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 
 def iso_to_unix(stamp: Any) -> int | None:
     """Unix seconds (floored) of an ISO 8601 timestamp, or ``None`` when it is not one."""
-    # The usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z`` in C, in whole seconds (exact for any year,
-    # where a float timestamp would round .999999 up far from 1970). What fromisoformat
-    # refuses (a leap second, an odd fraction) goes to the general parser, which decides.
-    if type(stamp) is str and stamp[-1:] == "Z":
-        try:
-            seconds: int = (datetime.fromisoformat(stamp) - _EPOCH) // _SECOND
-            return seconds
-        except ValueError:
-            pass
-    return _iso_to_unix(stamp)
-
-
-def _iso_to_unix(stamp: Any) -> int | None:
     if not isinstance(stamp, str):
         return None
-    # Fast path for the usual ``YYYY-MM-DDTHH:MM:SS[.fff]Z``: one date parse per day.
-    if (
-        stamp[-1:] == "Z"
-        and len(stamp) >= 20
-        and stamp[13] == ":"
-        and stamp[16] == ":"
-        and stamp[10] == "T"
-        and (len(stamp) == 20 or stamp[19] in ".,")
-    ):
-        base = _days.get(stamp[:10])
-        if base is None:
-            try:
-                base = int(datetime.fromisoformat(stamp[:10] + "T00:00:00+00:00").timestamp())
-            except ValueError:
-                return None
-            _days[stamp[:10]] = base
-        hh, mm, ss = stamp[11:13], stamp[14:16], stamp[17:19]
-        if (hh + mm + ss).isascii() and hh.isdigit() and mm.isdigit() and ss.isdigit():
-            h, m, sec = int(hh), int(mm), int(ss)
-            if h < 24 and m < 60 and sec < 61:
-                return base + h * 3600 + m * 60 + sec
     try:
         when = datetime.fromisoformat(stamp)
     except ValueError:
-        return None
-    if when.tzinfo is not None:  # exact whole seconds, as for "Z" above
+        return _lenient_utc(stamp)
+    if when.tzinfo is not None:
+        # Whole seconds by timedelta division: exact for any year, where a float timestamp
+        # rounds .999999 up to the next second far from 1970.
         seconds: int = (when - _EPOCH) // _SECOND
         return seconds
     try:
         return int(when.timestamp() // 1)  # no offset given: the local time of this machine
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _lenient_utc(stamp: str) -> int | None:
+    """A ``YYYY-MM-DDTHH:MM:SS...Z`` stamp that ``fromisoformat`` refuses (a leap second,
+    an odd fraction after the seconds): its whole seconds, or ``None``."""
+    if not (
+        len(stamp) >= 20
+        and stamp[-1] == "Z"
+        and stamp[10] == "T"
+        and stamp[13] == ":"
+        and stamp[16] == ":"
+        and (len(stamp) == 20 or stamp[19] in ".,")
+    ):
+        return None
+    try:
+        day = datetime.fromisoformat(stamp[:10] + "T00:00:00+00:00")
+    except ValueError:
+        return None
+    hh, mm, ss = stamp[11:13], stamp[14:16], stamp[17:19]
+    if not ((hh + mm + ss).isascii() and hh.isdigit() and mm.isdigit() and ss.isdigit()):
+        return None
+    h, m, sec = int(hh), int(mm), int(ss)
+    if h < 24 and m < 60 and sec < 61:
+        midnight: int = (day - _EPOCH) // _SECOND
+        return midnight + h * 3600 + m * 60 + sec
+    return None
 
 
 def event_counts(value: dict[str, Any]) -> Counts:
@@ -622,8 +615,3 @@ def total_bytes(files: Sequence[tuple[str, os.stat_result]], state: ImportState)
             mark.offset if mark and mark.ino == st.st_ino and mark.offset <= st.st_size else 0
         )
     return total
-
-
-def derived_key(*parts: str) -> int:
-    """Alias of :func:`key_of` for importers."""
-    return key_of(*parts)
