@@ -26,7 +26,7 @@ _EXPORTS = {
     "EventError": "jusage.events",
     "Store": "jusage.store",
     "record_event": "jusage.store",
-    "default_log_path": "jusage.store",
+    "default_log_path": "jusage.locations",
     "Aggregator": "jusage.aggregate",
     "Partial": "jusage.aggregate",
     "Stats": "jusage.aggregate",
@@ -77,8 +77,9 @@ if TYPE_CHECKING:
     from jusage.estimate import ContextBreakdown, estimate, estimate_bytes
     from jusage.events import Event, EventError
     from jusage.ledger import log_stats
+    from jusage.locations import default_log_path
     from jusage.scan import aggregate_file
-    from jusage.store import Store, default_log_path, record_event
+    from jusage.store import Store, record_event
 
 
 def __getattr__(name: str) -> Any:

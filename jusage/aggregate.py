@@ -31,7 +31,7 @@ import msgspec
 
 from jusage.days import day_fn
 from jusage.events import EventRow
-from jusage.store import ReadStats, read_rows
+from jusage.reading import ReadStats, read_rows
 
 __all__ = [
     "COLUMNS",

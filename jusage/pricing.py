@@ -522,7 +522,7 @@ _package_dirty = False
 
 
 def _package_cache_file() -> Path:
-    from jusage.store import jusage_home
+    from jusage.locations import jusage_home
 
     return jusage_home() / "cache" / f"genai-prices-{package_version()}-v2.pickle"
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from jusage.aggregate import Aggregator, Partial
 from jusage.forked import map_forked
-from jusage.store import jusage_home, last_line_end, split_ranges
+from jusage.locations import jusage_home
+from jusage.reading import last_line_end, split_ranges
 
 __all__ = ["CHECKPOINT_VERSION", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
 

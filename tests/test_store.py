@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jusage.events import Event
-from jusage.store import Store, default_log_path, read_lines, record_event, split_ranges
+from jusage.locations import default_log_path
+from jusage.reading import read_lines, split_ranges
+from jusage.store import Store, record_event
 
 WRITERS = 8
 PER_WRITER = 500
@@ -250,7 +252,7 @@ def test_block_decoding_equals_line_by_line_decoding(lines: list[bytes]) -> None
     import tempfile
 
     from jusage.events import ROW_DECODER, decode_row
-    from jusage.store import ReadStats, read_rows
+    from jusage.reading import ReadStats, read_rows
 
     expected, bad = [], 0
     for line in lines:
@@ -301,9 +303,9 @@ def test_reads_in_a_small_buffer_keep_every_line(widths: list[int], block: int, 
     whole, once each: the buffer grows and carries unfinished lines over."""
     import tempfile
 
-    import jusage.store as store_module
+    import jusage.reading as store_module
     from jusage.events import ROW_DECODER
-    from jusage.store import ReadStats, read_rows
+    from jusage.reading import ReadStats, read_rows
 
     lines = [b'{"ts": %d, "project": "%s"}' % (i, b"p" * w) for i, w in enumerate(widths)]
     data = b"\n".join(lines) + (b'\n{"ts": 99, "pro' if torn else b"\n")
@@ -332,9 +334,9 @@ def test_lines_longer_than_the_cap_are_skipped_and_counted(lines: list[tuple[boo
     order (the long lines here are at least three times the cap)."""
     import tempfile
 
-    import jusage.store as store_module
+    import jusage.reading as store_module
     from jusage.events import ROW_DECODER
-    from jusage.store import ReadStats, read_lines, read_rows
+    from jusage.reading import ReadStats, read_lines, read_rows
 
     cap = 96
     data = []

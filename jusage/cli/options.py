@@ -114,7 +114,7 @@ def log_file(path: Path) -> os.stat_result | None:
 
 def readable_log(path: Path | None) -> Path:
     """The log to read: a missing file is an empty log; an unreadable one is an error."""
-    from jusage.store import default_log_path
+    from jusage.locations import default_log_path
 
     resolved = path if path is not None else default_log_path()
     if log_file(resolved) is not None and not os.access(resolved, os.R_OK):

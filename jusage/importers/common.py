@@ -16,7 +16,8 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest
-from jusage.store import Store, read_lines
+from jusage.reading import read_lines
+from jusage.store import Store
 
 __all__ = [
     "MAX_LINE",
