@@ -29,14 +29,17 @@ _EXPORTS = {
     "default_log_path": "jusage.locations",
     "Aggregator": "jusage.aggregate",
     "Partial": "jusage.aggregate",
-    "Stats": "jusage.aggregate",
-    "Totals": "jusage.aggregate",
-    "DayBucket": "jusage.aggregate",
-    "Share": "jusage.aggregate",
-    "aggregate": "jusage.aggregate",
-    "stats_view": "jusage.aggregate",
+    "Table": "jusage.aggregate",
+    "Usage": "jusage.aggregate",
+    "rollup": "jusage.aggregate",
+    "Coster": "jusage.costing",
+    "Pricer": "jusage.pricing",
+    "Stats": "jusage.views.stats",
+    "Share": "jusage.views.stats",
+    "aggregate": "jusage.views.stats",
+    "stats_view": "jusage.views.stats",
+    "log_stats": "jusage.views.stats",
     "aggregate_file": "jusage.scan",
-    "log_stats": "jusage.ledger",
     "estimate": "jusage.estimate",
     "estimate_bytes": "jusage.estimate",
     "ContextBreakdown": "jusage.estimate",
@@ -45,14 +48,16 @@ _EXPORTS = {
 __all__ = [
     "Aggregator",
     "ContextBreakdown",
-    "DayBucket",
+    "Coster",
     "Event",
     "EventError",
     "Partial",
+    "Pricer",
     "Share",
     "Stats",
     "Store",
-    "Totals",
+    "Table",
+    "Usage",
     "aggregate",
     "aggregate_file",
     "default_log_path",
@@ -60,26 +65,20 @@ __all__ = [
     "estimate_bytes",
     "log_stats",
     "record_event",
+    "rollup",
     "stats_view",
 ]
 
 if TYPE_CHECKING:
-    from jusage.aggregate import (
-        Aggregator,
-        DayBucket,
-        Partial,
-        Share,
-        Stats,
-        Totals,
-        aggregate,
-        stats_view,
-    )
+    from jusage.aggregate import Aggregator, Partial, Table, Usage, rollup
+    from jusage.costing import Coster
     from jusage.estimate import ContextBreakdown, estimate, estimate_bytes
     from jusage.events import Event, EventError
-    from jusage.ledger import log_stats
     from jusage.locations import default_log_path
+    from jusage.pricing import Pricer
     from jusage.scan import aggregate_file
     from jusage.store import Store, record_event
+    from jusage.views.stats import Share, Stats, aggregate, log_stats, stats_view
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,8 @@
-"""Turning events into money for the aggregation: the cost modes and the event coster.
+"""Turning usage into money: the cost modes and the coster that prices groups of events.
 
-The aggregation (:mod:`jusage.aggregate`) calls a *coster* once per event with the event and
-its UTC day and sums what it returns, in integer pico-dollars; ``None`` means "no price", and
-the event's tokens are then counted as unpriced instead of as free.
+The aggregation (:mod:`jusage.aggregate`) only adds counts; when its groups are rolled up, a
+:class:`Coster` prices each group once from its sums, in integer pico-dollars. ``None``
+means "no price", and the group's tokens are then counted as unpriced instead of as free.
 
 The three cost modes follow ccusage's ``--mode``:
 
@@ -15,29 +15,28 @@ The three cost modes follow ccusage's ``--mode``:
     only the reported ``cost_usd``. ccusage shows such events as $0.00; jusage counts them
     as *unpriced* instead, so a missing cost is never shown as free.
 
-Price look-ups are cached per ``(model, day)``, so pricing a large log costs one dict
-look-up and a little integer arithmetic per event.
+Rates are looked up once per ``(model, UTC day)``; a calculated cost is linear in the counts,
+so pricing a group's sums equals the sum of its events' prices exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-    from jusage.aggregate import Coster
     from jusage.pricing import Pricer, PriceSource, Rates
 
 __all__ = [
     "COST_MODES",
     "CostMode",
+    "Coster",
     "ModelPrice",
     "Spend",
-    "make_coster",
     "model_prices",
     "pico_from_usd",
     "spend_view",
@@ -58,109 +57,74 @@ def pico_from_usd(usd: float) -> int:
     return round(usd * _PICO_PER_USD)
 
 
-def make_coster(pricer: Pricer | None, mode: CostMode = "auto") -> Coster:
-    """The coster for ``mode``: ``coster(event, utc_day) -> pico-dollars | None``.
+class Coster:
+    """Prices the groups of a partial aggregation (see :func:`jusage.aggregate.rollup`).
 
-    ``pricer`` supplies the calculated prices (``None``: no prices at all, so only
-    reported costs count). ``utc_day`` is the event's UTC calendar day ``YYYY-MM-DD``; prices
-    follow the price history to that day. Raises ValueError for an unknown ``mode``.
+    ``pricer`` supplies the calculated prices (``None``: no prices at all, so only reported
+    costs count); ``mode`` is one of :data:`COST_MODES`. Raises ValueError for an unknown
+    mode.
     """
-    if mode not in COST_MODES:
-        raise ValueError(f"unknown cost mode {mode!r}: expected one of {', '.join(COST_MODES)}")
 
-    if mode == "display" or pricer is None:
-        reported_only = mode != "calculate"
+    __slots__ = ("_rates", "cache_key", "mode", "pricer", "tiers")
 
-        def reported(event: Any, day: str) -> int | None:
-            usd: float | None = event.cost_usd
-            if usd is None or not reported_only:
-                return None
-            return round(usd * _PICO_PER_USD)
+    def __init__(self, pricer: Pricer | None, mode: CostMode = "auto") -> None:
+        if mode not in COST_MODES:
+            raise ValueError(f"unknown cost mode {mode!r}: expected one of {', '.join(COST_MODES)}")
+        self.pricer = pricer
+        self.mode = mode
+        calculates = pricer is not None and mode != "display"
+        #: The prompt sizes above which some model's price changes (its long-context tiers),
+        #: ascending: the fold keeps events of different tiers apart.
+        self.tiers: tuple[int, ...] = pricer.tier_thresholds() if calculates and pricer else ()
+        #: What this coster's answers depend on, for keys of cached aggregations.
+        self.cache_key = f"{mode}:{pricer.signature if calculates and pricer else '-'}"
+        self._rates: dict[tuple[str, str], Rates | None] = {}
 
-        return _keyed(reported, f"reported:{reported_only}", lambda model, day: None, reported_only)
+    def group_cost(
+        self, model: str, utc_day: str, tier: int, counters: Sequence[int], reported: bool
+    ) -> int | None:
+        """The cost in pico-dollars of a group of events, or ``None`` when it has no price.
 
-    cache: dict[tuple[str, str], _Price | None] = {}
-    lookup = pricer.rates
+        ``counters`` are the group's sums (:data:`jusage.aggregate.COUNTERS`), whose ``cost``
+        holds the costs its events reported when ``reported``. ``auto`` uses those, else
+        calculates; ``calculate`` always calculates; ``display`` uses only reported costs.
+        A calculated cost takes the model's rates on ``utc_day`` for prompts in price tier
+        ``tier`` (an index into :attr:`tiers`).
+        """
+        from jusage.aggregate import CACHE_WRITE, CACHE_WRITE_1H, CACHED, COMPLETION, COST, PROMPT
 
-    def price_for(model: str, day: str) -> _Price | None:
-        try:
-            rates = lookup(model, date.fromisoformat(day))
-        except ValueError:  # a day outside the calendar ("0000-00-00"): no price history
-            rates = None
-        found = None if rates is None else _flatten(rates)
-        cache[(model, day)] = found
-        return found
-
-    use_reported = mode == "auto"
-
-    # The per-event hot path: one tuple, one dict look-up and Rates.cost_pico inlined. The
-    # aggregation has already dropped events whose counts are inconsistent, so the repairs
-    # cost_pico makes are not needed here; the result is the same for consistent counts.
-    def coster(event: Any, day: str) -> int | None:
-        if use_reported:
-            usd: float | None = event.cost_usd
-            if usd is not None:
-                return round(usd * _PICO_PER_USD)
-        model = event.model
-        price: Any = cache.get((model, day), _MISSING)
-        if price is _MISSING:
-            price = price_for(model, day)
-        if price is None:
+        if reported and self.mode != "calculate":
+            return counters[COST]
+        if self.mode == "display" or self.pricer is None:
             return None
-        prompt: int = event.prompt
-        tiers = price[5]
-        if tiers:
-            for threshold, tier in tiers:
-                if prompt > threshold:
-                    price = tier
-                    break
-        cached = event.cached
-        write = event.cache_write
-        write_1h = event.cache_write_1h
-        inp, out, read, wr5, wr1h, _ = price
-        cost: int = (
-            (prompt - cached - write) * inp
-            + cached * read
-            + (write - write_1h) * wr5
-            + write_1h * wr1h
-            + event.completion * out
+        rates = self.rates(model, utc_day)
+        if rates is None:
+            return None
+        if tier:
+            rates = rates.for_prompt(self.tiers[tier - 1] + 1)
+        return rates.linear_cost(
+            counters[PROMPT],
+            counters[COMPLETION],
+            counters[CACHED],
+            counters[CACHE_WRITE],
+            counters[CACHE_WRITE_1H],
         )
-        return cost
 
-    def linear_rates(model: str, day: str) -> _Price | None:
-        price: Any = cache.get((model, day), _MISSING)
-        if price is _MISSING:
-            price = price_for(model, day)
-        return cast("_Price | None", price)
-
-    return _keyed(coster, f"{mode}:{pricer.signature}", linear_rates, use_reported)
-
-
-def _keyed(
-    coster: Callable[[Any, str], int | None],
-    key: str,
-    linear_rates: Callable[[str, str], _Price | None],
-    reports: bool,
-) -> Coster:
-    """Tag a coster with ``cache_key`` (what its prices depend on, for aggregation
-    checkpoints) and with how it prices, so runs of events can be priced at once (see
-    :class:`~jusage.aggregate.Coster`)."""
-    coster.cache_key = key  # type: ignore[attr-defined]
-    coster.linear_rates = linear_rates  # type: ignore[attr-defined]
-    coster.reports = reports  # type: ignore[attr-defined]
-    return cast("Coster", coster)
-
-
-_Price = tuple[int, int, int, int, int, tuple[tuple[int, Any], ...]]
-"""Rates flattened for speed: input, output, cache read, 5-minute and 1-hour cache writes in
-micro-dollars per million tokens, then ``(threshold, _Price)`` tiers, highest threshold first."""
-
-_MISSING: Any = object()
-
-
-def _flatten(rates: Rates) -> _Price:
-    tiers = tuple((threshold, _flatten(tier)) for threshold, tier in reversed(rates.tiers))
-    return (rates.input, rates.output, rates.cache_read, rates.cache_write, rates.cache_write_1h, tiers)
+    def rates(self, model: str, utc_day: str) -> Rates | None:
+        """The model's rates on ``utc_day`` (``YYYY-MM-DD``), remembered; ``None``: no price."""
+        key = (model, utc_day)
+        try:
+            return self._rates[key]
+        except KeyError:
+            pass
+        found = None
+        if self.pricer is not None:
+            try:
+                found = self.pricer.rates(model, date.fromisoformat(utc_day))
+            except ValueError:  # not a calendar day: no price history
+                found = None
+        self._rates[key] = found
+        return found
 
 
 def unpriced_models(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
@@ -200,21 +164,22 @@ def model_prices(path: Path, pricer: Pricer) -> list[ModelPrice]:
     """
     from datetime import UTC
 
-    from jusage.aggregate import Aggregator, Partial
+    from jusage.aggregate import COMPLETION, PROMPT, Aggregator, rollup
     from jusage.pricing import infer_provider
     from jusage.scan import aggregate_file
 
     aggregator = Aggregator(("model",), tz=UTC)
-    partial: Partial = aggregate_file(path, aggregator, cache="")
+    table = rollup(aggregate_file(path, aggregator, checkpoint=True), aggregator)
     seen: dict[str, list[Any]] = {}
-    for (day, model), counters in partial.groups.items():
+    for (day, model), counters in table.rows.items():
+        tokens = counters[PROMPT] + counters[COMPLETION]
         entry = seen.get(model)
         if entry is None:
-            seen[model] = [day, day, counters[0]]
+            seen[model] = [day, day, tokens]
         else:
             entry[0] = min(entry[0], day)
             entry[1] = max(entry[1], day)
-            entry[2] += counters[0]
+            entry[2] += tokens
     out = []
     for model, (first, last, tokens) in seen.items():
         try:

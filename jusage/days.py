@@ -1,20 +1,17 @@
-"""Calendar days of timestamps in a time zone, fast enough to call once per event."""
+"""Calendar days of timestamps in a time zone: the one day cache, fast enough to ask per event."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 
-__all__ = ["DayFn", "day_fn", "resolve_timezone", "today_in"]
-
-DayFn = Callable[[int], str]
-"""Maps unix seconds to the ``YYYY-MM-DD`` calendar day they fall on."""
+__all__ = ["Calendar", "local_day", "local_zone_name", "resolve_timezone", "today_in"]
 
 # Every UTC offset in the tz database, and every transition, falls on a multiple of 15 minutes,
 # so all the seconds of one quarter hour share a calendar day in any zone.
 _QUARTER = 900
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 def resolve_timezone(name: str | None) -> tzinfo | None:
@@ -34,35 +31,66 @@ def resolve_timezone(name: str | None) -> tzinfo | None:
         ) from None
 
 
-def day_fn(tz: tzinfo | None) -> DayFn:
-    """A cached converter from unix seconds to the day in ``tz`` (``None``: the local zone)."""
-    cache: dict[int, str] = {}
+class Calendar:
+    """The calendar days (``YYYY-MM-DD``) of unix seconds in one zone, and in UTC.
 
-    if tz is None:
+    Both are computed once per quarter hour and kept in :attr:`quarters`
+    (``ts // 900 -> (day in the zone, UTC day)``), which hot loops may read directly.
+    ``tz`` ``None`` is the local zone. A moment whose day lies past the year 9999 in the zone
+    is given 9999-12-31 (the event schema keeps ``ts`` within that year in UTC).
+    """
 
-        def compute(ts: int) -> str:
-            moment = time.localtime(ts)
-            if not 1 <= moment.tm_year <= 9999:  # the C library goes past the calendar
-                raise ValueError("outside the calendar")
-            return time.strftime("%Y-%m-%d", moment)
+    __slots__ = ("quarters", "tz")
 
-    else:
+    def __init__(self, tz: tzinfo | None) -> None:
+        self.tz = tz
+        self.quarters: dict[int, tuple[str, str]] = {}
 
-        def compute(ts: int) -> str:
-            return datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d")
-
-    def day(ts: int) -> str:
-        key = ts // _QUARTER
-        found = cache.get(key)
+    def days(self, ts: int) -> tuple[str, str]:
+        """``(day in the zone, UTC day)`` of ``ts``."""
+        quarter = ts // _QUARTER
+        found = self.quarters.get(quarter)
         if found is None:
-            try:
-                found = compute(key * _QUARTER)
-            except (OverflowError, OSError, ValueError):
-                found = "0000-00-00"  # outside the platform's calendar; still counted
-            cache[key] = found
+            start = quarter * _QUARTER
+            found = self.quarters[quarter] = (self._in_zone(start), _utc_day(start))
         return found
 
-    return day
+    def day(self, ts: int) -> str:
+        """The day of ``ts`` in the zone."""
+        return self.days(ts)[0]
+
+    def _in_zone(self, ts: int) -> str:
+        try:
+            if self.tz is None:
+                moment = time.localtime(ts)
+                if not 1 <= moment.tm_year <= 9999:  # the C library goes past the calendar
+                    raise OverflowError
+                return time.strftime("%Y-%m-%d", moment)
+            return datetime.fromtimestamp(ts, self.tz).strftime("%Y-%m-%d")
+        except (OverflowError, OSError, ValueError):
+            return "9999-12-31" if ts > 0 else "0001-01-01"
+
+    def zone_signature(self) -> str:
+        """The zone's identity, for keys of what depends on it (the local zone by its name
+        and offsets, so a changed ``TZ`` is another signature)."""
+        if self.tz is None:
+            return f"local:{os.environ.get('TZ', '')}:{time.tzname}:{time.timezone}:{time.altzone}"
+        return str(getattr(self.tz, "key", None) or self.tz)
+
+
+def _utc_day(ts: int) -> str:
+    try:
+        return date.fromordinal(_EPOCH_DAY + ts // 86400).isoformat()
+    except (OverflowError, ValueError):
+        return "9999-12-31" if ts > 0 else "0001-01-01"
+
+
+_LOCAL = Calendar(None)
+
+
+def local_day(ts: int) -> str:
+    """This machine's local ``YYYY-MM-DD`` at ``ts`` (the informational ``date`` of events)."""
+    return _LOCAL.day(ts)
 
 
 def today_in(tz: tzinfo | None) -> date:

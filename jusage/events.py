@@ -1,28 +1,31 @@
-"""The event: one agent turn, one JSON line in the ledger.
+"""The event: one agent turn, one JSON line in the ledger, and the valid range of every field.
 
 The schema is compatible with jcode's ``~/.jcode/usage/events.jsonl``: such a line parses
 unchanged. Token counts follow the *inclusive* convention: ``prompt`` includes cached reads
 and cache writes, ``completion`` includes reasoning tokens.
+
+:class:`Event` is the one definition of a valid event. The log reader decodes lines straight
+into it (msgspec checks types and ranges in C, then :meth:`Event.__post_init__` the rules that
+tie fields together), and everything that writes an event (``record``, the importers, the
+hook) is held to the same rules, so what is written is exactly what is read back.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-import orjson
 
 __all__ = [
     "COUNT_FIELDS",
-    "ROW_DECODER",
+    "EVENT_DECODER",
+    "MAX_COST_USD",
+    "MAX_COUNT",
+    "MAX_TS",
     "TEXT_FIELDS",
     "Event",
     "EventError",
-    "EventRow",
-    "decode_row",
-    "validate_counts",
+    "check_counts",
 ]
 
 
@@ -30,7 +33,26 @@ class EventError(ValueError):
     """An event (or a line of the log) does not satisfy the schema."""
 
 
-#: Integer token and call counts, in schema order. All are non-negative.
+MAX_COUNT = 1 << 53
+"""Every token and call count of one event is below this (about 9e15). No request reads or
+writes that many tokens, sums of counts this size stay exact in the float arithmetic of
+JSON tools, and the importers' index keeps them in 64-bit integers without overflow."""
+
+MAX_TS = 253_402_300_799
+"""The last second of 9999-12-31 UTC: every ``ts`` (unix seconds, not negative) maps to a date
+that every report, time zone and calendar function can show."""
+
+MAX_COST_USD = 1_000_000.0
+"""The largest reported cost of one event, in US dollars. A million tokens at the dearest
+price any provider lists costs a few hundred dollars, so this is generous by three orders of
+magnitude, and still small enough that a sum of ``2**53`` such costs in pico-dollars is an
+exact integer (a reported ``1e300`` would make every cost report overflow)."""
+
+_Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
+_Ts = Annotated[int, msgspec.Meta(ge=0, le=MAX_TS)]
+_Cost = Annotated[float, msgspec.Meta(ge=0, le=MAX_COST_USD)]
+
+#: Integer token and call counts, in schema order.
 COUNT_FIELDS: tuple[str, ...] = (
     "prompt",
     "completion",
@@ -57,20 +79,15 @@ TEXT_FIELDS: tuple[str, ...] = (
     "role",
     "task",
     "route",
+    "host",
     "corrects",
 )
 
-# Keys jcode always writes, even when zero; kept so our lines read like theirs.
-_ALWAYS_WRITTEN = frozenset({"ts", "prompt", "completion", "cached", "total"})
 
-
-def validate_counts(
+def check_counts(
     prompt: int, completion: int, cached: int, cache_write: int, cache_write_1h: int, reasoning: int
 ) -> str | None:
-    """Return why the token counts are inconsistent, or ``None`` when they are fine.
-
-    Counts must already be known to be non-negative integers.
-    """
+    """Why these token counts contradict each other, or ``None`` when they agree."""
     if cached + cache_write > prompt:
         return f"cached ({cached}) + cache_write ({cache_write}) exceeds prompt ({prompt})"
     if reasoning > completion:
@@ -80,147 +97,21 @@ def validate_counts(
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One recorded agent turn's token usage (per-turn deltas, never cumulative).
+class Event(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
+    """One recorded agent turn's token usage (per-turn counts, never cumulative).
 
-    ``ts`` is unix seconds. ``total`` defaults to ``prompt + completion``. ``corrects`` names
-    the ``id`` of an earlier event that this one corrects: its counts are the *additional*
-    tokens (an importer saw a later, larger streaming chunk) and it is not a turn of its own.
-    ``cache_write_1h`` is the part of ``cache_write`` written with a one-hour lifetime, which
-    is priced higher than the default five-minute writes.
+    ``ts`` is unix seconds. ``corrects`` names the ``id`` of an earlier event that this one
+    corrects: its counts are the *additional* tokens (an importer saw a later, larger
+    streaming chunk) and it is not a turn of its own. ``cache_write_1h`` is the part of
+    ``cache_write`` written with a one-hour lifetime (priced higher). ``total``, when a line
+    carries it, is informational: every report counts ``prompt + completion``
+    (:attr:`tokens`), and :meth:`check` refuses an event whose ``total`` says otherwise.
+
+    Construct with :meth:`create` (or :meth:`from_dict` / :meth:`from_json`) to have every
+    type and range checked; a plain ``Event(...)`` checks only the rules between fields.
     """
 
-    ts: int
-    date: str = ""
-    project: str = ""
-    session: str = ""
-    model: str = ""
-    prompt: int = 0
-    completion: int = 0
-    cached: int = 0
-    cache_write: int = 0
-    cache_write_1h: int = 0
-    reasoning: int = 0
-    total: int = -1
-    calls: int = 0
-    fallbacks: int = 0
-    id: str = ""
-    source: str = ""
-    provider: str = ""
-    agent: str = ""
-    team: str = ""
-    role: str = ""
-    task: str = ""
-    route: str = ""
-    corrects: str = ""
-    cost_usd: float | None = None
-
-    def __post_init__(self) -> None:
-        if type(self.ts) is not int:
-            raise EventError(f"ts must be an integer (unix seconds), got {self.ts!r}")
-        for name in COUNT_FIELDS:
-            value = getattr(self, name)
-            if type(value) is not int:
-                raise EventError(f"{name} must be an integer, got {value!r}")
-            if value < 0 and not (name == "total" and value == -1):
-                raise EventError(f"{name} must not be negative, got {value}")
-        for name in TEXT_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                raise EventError(f"{name} must be a string, got {value!r}")
-        if self.cost_usd is not None:
-            if isinstance(self.cost_usd, bool) or not isinstance(self.cost_usd, int | float):
-                raise EventError(f"cost_usd must be a number, got {self.cost_usd!r}")
-            if not 0 <= self.cost_usd < float("inf"):
-                raise EventError(f"cost_usd must be a finite non-negative number, got {self.cost_usd}")
-            object.__setattr__(self, "cost_usd", float(self.cost_usd))
-        problem = validate_counts(
-            self.prompt,
-            self.completion,
-            self.cached,
-            self.cache_write,
-            self.cache_write_1h,
-            self.reasoning,
-        )
-        if problem:
-            raise EventError(problem)
-        if self.total == -1:
-            object.__setattr__(self, "total", self.prompt + self.completion)
-
-    @property
-    def tokens(self) -> int:
-        """Tokens of the turn, as counted in every total: ``total``."""
-        return self.total
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Event:
-        """Build an event from a decoded JSON object; unknown keys are ignored.
-
-        Raises :class:`EventError` when ``data`` is not an object, ``ts`` is missing or a
-        value has the wrong type or breaks a consistency rule.
-        """
-        try:
-            row = msgspec.convert(data, EventRow)
-        except msgspec.ValidationError as exc:
-            raise EventError(_explain(exc)) from None
-        return cls.from_row(row)
-
-    @classmethod
-    def from_json(cls, line: str | bytes) -> Event:
-        """Parse one JSON line. Raises :class:`EventError` on malformed JSON or a bad event."""
-        try:
-            row = decode_row(line)
-        except msgspec.ValidationError as exc:
-            raise EventError(_explain(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise EventError(f"not valid JSON: {exc}") from None
-        return cls.from_row(row)
-
-    @classmethod
-    def from_row(cls, row: EventRow) -> Event:
-        """Build an event from a decoded :class:`EventRow` (checks the cross-field rules)."""
-        return cls(**{name: getattr(row, name) for name in _FIELDS})
-
-    def to_dict(self) -> dict[str, Any]:
-        """The event as a JSON-ready dict, optional keys omitted when empty or zero."""
-        out: dict[str, Any] = {}
-        for field in _FIELDS:
-            value = getattr(self, field)
-            if (
-                field in _ALWAYS_WRITTEN
-                or (value not in ("", 0, None))
-                or (field == "cost_usd"
-                and value is not None)
-            ):
-                out[field] = value
-        return out
-
-    def to_json(self) -> bytes:
-        """The event as one compact JSON line *without* the trailing newline."""
-        return orjson.dumps(self.to_dict())
-
-    def replace(self, **changes: Any) -> Event:
-        """A copy with ``changes`` applied (and validated)."""
-        if "prompt" in changes or "completion" in changes:
-            changes.setdefault("total", -1)
-        return dataclasses.replace(self, **changes)
-
-
-_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Event))
-
-_Count = Annotated[int, msgspec.Meta(ge=0)]
-
-
-class EventRow(msgspec.Struct, gc=False):
-    """The typed shape of a log line, decoded in C by msgspec (types and signs checked).
-
-    The aggregation reads rows rather than :class:`Event` objects because building a
-    validated dataclass per line costs several times more than decoding it. A row that
-    decodes still has to pass :func:`validate_counts` to be a valid event.
-    """
-
-    ts: int
+    ts: _Ts
     date: str = ""
     project: str = ""
     session: str = ""
@@ -231,7 +122,7 @@ class EventRow(msgspec.Struct, gc=False):
     cache_write: _Count = 0
     cache_write_1h: _Count = 0
     reasoning: _Count = 0
-    total: _Count = -1  # -1: absent, meaning prompt + completion (an explicit -1 is rejected)
+    total: _Count | None = None
     calls: _Count = 0
     fallbacks: _Count = 0
     id: str = ""
@@ -242,15 +133,96 @@ class EventRow(msgspec.Struct, gc=False):
     role: str = ""
     task: str = ""
     route: str = ""
+    host: str = ""
     corrects: str = ""
-    cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    cost_usd: _Cost | None = None
+
+    def __post_init__(self) -> None:
+        # Runs for every decoded line too, so only the cheap cross-field rules live here.
+        if (
+            self.cached + self.cache_write > self.prompt
+            or self.reasoning > self.completion
+            or self.cache_write_1h > self.cache_write
+        ):
+            problem = check_counts(
+                self.prompt,
+                self.completion,
+                self.cached,
+                self.cache_write,
+                self.cache_write_1h,
+                self.reasoning,
+            )
+            raise EventError(problem)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of the turn, as every report counts them: ``prompt + completion``."""
+        return self.prompt + self.completion
+
+    @classmethod
+    def create(cls, **fields: Any) -> Event:
+        """An event from keyword fields, every type and range checked.
+
+        Raises :class:`EventError` naming the first field that is wrong or unknown.
+        """
+        unknown = sorted(fields.keys() - set(cls.__struct_fields__))
+        if unknown:
+            raise EventError(f"unknown field {unknown[0]!r}")
+        return cls.from_dict(fields)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Event:
+        """An event from a decoded JSON object; unknown keys are ignored.
+
+        Raises :class:`EventError` when ``data`` is not an object, ``ts`` is missing, or a
+        value has the wrong type, is out of range or breaks a rule between fields.
+        """
+        try:
+            return msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            raise EventError(_explain(exc)) from None
+
+    @classmethod
+    def from_json(cls, line: str | bytes) -> Event:
+        """Parse one JSON line. Raises :class:`EventError` on malformed JSON or a bad event."""
+        try:
+            return EVENT_DECODER.decode(line)
+        except msgspec.ValidationError as exc:
+            raise EventError(_explain(exc)) from None
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise EventError(f"not valid JSON: {exc}") from None
+
+    def check(self) -> Event:
+        """This event, once it is known to be what the log reader accepts.
+
+        Everything that writes an event calls this: the event is encoded and decoded again
+        by the reader's own rules, and a ``total`` other than ``prompt + completion`` is
+        refused. Raises :class:`EventError`.
+        """
+        if self.total is not None and self.total != self.prompt + self.completion:
+            raise EventError(
+                f"total ({self.total}) is not prompt + completion ({self.prompt + self.completion})"
+            )
+        return Event.from_json(self.to_json())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict, optional keys omitted when empty or zero."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+    def to_json(self) -> bytes:
+        """The event as one compact JSON line *without* the trailing newline."""
+        return _ENCODER.encode(self)
+
+    def replace(self, **changes: Any) -> Event:
+        """A copy with ``changes`` applied (the rules between fields checked again)."""
+        return msgspec.structs.replace(self, **changes)
 
 
-ROW_DECODER = msgspec.json.Decoder(EventRow)
-"""The msgspec decoder of whole :class:`EventRow` lines."""
+EVENT_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+"""Decodes one JSON line (or, with ``decode_lines``, many) into checked :class:`Event` values."""
 
-decode_row = ROW_DECODER.decode
-"""Decode one JSON line into an :class:`EventRow`; raises ``msgspec.DecodeError``."""
+_ENCODER = msgspec.json.Encoder()
 
 
 def _explain(exc: msgspec.ValidationError) -> str:

@@ -30,9 +30,7 @@ PERIOD_NAMES = ("this-week", "last-week", "this-month", "last-month")
 """The named periods accepted by :func:`parse_day` and :func:`parse_period`."""
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_ACCEPTED = (
-    "YYYY-MM-DD, YYYYMMDD, today, yesterday, Nd, Nw, this-week, last-week, this-month or last-month"
-)
+_ACCEPTED = "YYYY-MM-DD, YYYYMMDD, today, yesterday, Nd, Nw, this-week, last-week, this-month or last-month"
 
 
 class PeriodError(ValueError):
@@ -145,8 +143,7 @@ def parse_period(
             last = parse_day(until, today, start_of_week=start_of_week)
     if first is not None and last is not None and first > last:
         raise PeriodError(
-            f"since ({first.isoformat()}) is after until ({last.isoformat()}): "
-            "the period would be empty"
+            f"since ({first.isoformat()}) is after until ({last.isoformat()}): the period would be empty"
         )
     return first, last
 

@@ -75,6 +75,24 @@ class Rates:
                 return tier
         return self
 
+    def linear_cost(
+        self, prompt: int, completion: int, cached: int = 0, cache_write: int = 0, cache_write_1h: int = 0
+    ) -> int:
+        """Cost in pico-dollars of these counts at exactly these rates (no tier is chosen).
+
+        The one cost formula of jusage. Counts follow jusage's convention: ``prompt`` includes
+        ``cached`` (cache reads) and ``cache_write``; ``cache_write_1h`` is the part of
+        ``cache_write`` written with a one-hour TTL; ``completion`` includes reasoning. The
+        result is linear in the counts, so the cost of summed counts is the sum of the costs.
+        """
+        return (
+            (prompt - cached - cache_write) * self.input
+            + cached * self.cache_read
+            + (cache_write - cache_write_1h) * self.cache_write
+            + cache_write_1h * self.cache_write_1h
+            + completion * self.output
+        )
+
     def cost_pico(
         self,
         prompt: int,
@@ -83,44 +101,24 @@ class Rates:
         cache_write: int = 0,
         cache_write_1h: int = 0,
     ) -> int:
-        """Cost of one request in pico-dollars (exact integer arithmetic).
-
-        Token counts follow jusage's convention: ``prompt`` includes ``cached`` (cache reads)
-        and ``cache_write``; ``cache_write_1h`` is the part of ``cache_write`` written with a
-        one-hour TTL; ``completion`` includes reasoning tokens. So the uncached input is
-        ``prompt - cached - cache_write`` and the 5-minute writes are
-        ``cache_write - cache_write_1h``.
+        """Cost of one request in pico-dollars (exact integer arithmetic), its tier chosen
+        from its ``prompt``.
 
         Inconsistent counts are repaired by trusting the parts, so the result is never
         negative and never prices fewer tokens than were reported: negative counts count as
         0, ``cache_write`` is raised to at least ``cache_write_1h`` and ``prompt`` to at
         least ``cached + cache_write``. The tier is chosen from that ``prompt``.
         """
-        # Called once per event: conditional expressions and an inlined tier pick are
-        # several times faster than max() and for_prompt().
-        if completion < 0:
-            completion = 0
-        if cached < 0:
-            cached = 0
-        if cache_write_1h < 0:
-            cache_write_1h = 0
-        if cache_write < cache_write_1h:
-            cache_write = cache_write_1h
-        if prompt < cached + cache_write:
-            prompt = cached + cache_write
-        r = self
-        if self.tiers:
-            for threshold, tier in reversed(self.tiers):
-                if prompt > threshold:
-                    r = tier
-                    break
-        return (
-            (prompt - cached - cache_write) * r.input
-            + cached * r.cache_read
-            + (cache_write - cache_write_1h) * r.cache_write
-            + cache_write_1h * r.cache_write_1h
-            + completion * r.output
-        )
+        completion = max(completion, 0)
+        cached = max(cached, 0)
+        cache_write_1h = max(cache_write_1h, 0)
+        cache_write = max(cache_write, cache_write_1h)
+        prompt = max(prompt, cached + cache_write)
+        return self.for_prompt(prompt).linear_cost(prompt, completion, cached, cache_write, cache_write_1h)
+
+    def thresholds(self) -> tuple[int, ...]:
+        """The prompt sizes above which these rates change (ascending)."""
+        return tuple(threshold for threshold, _ in self.tiers)
 
 
 # --- model names ----------------------------------------------------------------------------
@@ -284,9 +282,7 @@ def _parse_prices(table: Mapping[str, Any], tier: int | None) -> dict[str, int]:
         if key in table:
             micro = _usd_to_micro(table[key])
             if micro is None:
-                raise _Malformed(
-                    f"{key} must be a non-negative number (USD per million tokens)", key, tier
-                )
+                raise _Malformed(f"{key} must be a non-negative number (USD per million tokens)", key, tier)
             given[key] = micro
     return given
 
@@ -432,18 +428,11 @@ def _rates_from_model_price(model_price: ModelPrice, model_ref: str) -> Rates | 
         "cache_write_5m_mtok",
         "cache_write_1h_mtok",
     )
-    prices: dict[str, Decimal | TieredPrices | None] = {
-        key: getattr(model_price, key, None) for key in keys
-    }
+    prices: dict[str, Decimal | TieredPrices | None] = {key: getattr(model_price, key, None) for key in keys}
     if prices["input_mtok"] is None and prices["output_mtok"] is None:
         return None
     thresholds = sorted(
-        {
-            tier.start
-            for price in prices.values()
-            if isinstance(price, TieredPrices)
-            for tier in price.tiers
-        }
+        {tier.start for price in prices.values() if isinstance(price, TieredPrices) for tier in price.tiers}
     )
 
     def at(total_input: int) -> Rates:
@@ -514,27 +503,102 @@ def _lookup_package_model(model: str) -> ModelInfo | None:
 # models' price histories are kept in $JUSAGE_HOME/cache/ and the package is imported only for
 # a model never priced before.
 
-_Segments = tuple[tuple[str, "Rates | None"], ...]
+_Segments = tuple[tuple[str, Rates | None], ...]
 """A model's price history: ``(first day YYYY-MM-DD, or "" for the start of time, rates)``."""
 
-_package_answers: dict[str, _Segments] | None = None
-_package_dirty = False
+
+class _Answers:
+    """The package's answers: each model's price history, and the prompt sizes where any
+    model's price changes. Kept as msgpack (a format that cannot run code when read)."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, _Segments] = {}
+        self.thresholds: tuple[int, ...] | None = None
+        self.dirty = False
+
+    @classmethod
+    def load(cls) -> _Answers:
+        import msgspec
+
+        answers = cls()
+        try:
+            data = _package_cache_file().read_bytes()
+            answers.models, answers.thresholds = msgspec.msgpack.decode(data, type=_ANSWERS_TYPE)
+        except Exception:  # no cache yet, or an unreadable one: ask the package
+            answers.models, answers.thresholds = {}, None
+        return answers
+
+    def changed(self) -> None:
+        if not self.dirty:
+            import atexit
+
+            self.dirty = True
+            atexit.register(self.save)
+
+    def save(self) -> None:
+        """Write the answers back (best effort; a failure only costs time next run)."""
+        import contextlib
+        import os
+
+        import msgspec
+
+        if not self.dirty:
+            return
+        self.dirty = False
+        with contextlib.suppress(OSError):
+            path = _package_cache_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(msgspec.msgpack.encode((self.models, self.thresholds)))
+            tmp.replace(path)
+
+
+_ANSWERS_TYPE = tuple[dict[str, _Segments], tuple[int, ...] | None]
+_answers: _Answers | None = None
+
+
+def _package_answers() -> _Answers:
+    global _answers
+    if _answers is None:
+        _answers = _Answers.load()
+    return _answers
 
 
 def _package_cache_file() -> Path:
-    from jusage.locations import jusage_home
+    from jusage.locations import cache_dir
 
-    return jusage_home() / "cache" / f"genai-prices-{package_version()}-v2.pickle"
+    return cache_dir() / f"genai-prices-{package_version()}-v3.msgpack"
+
+
+def _package_thresholds() -> tuple[int, ...]:
+    """Every prompt size above which some model's price in genai-prices changes."""
+    answers = _package_answers()
+    if answers.thresholds is None:
+        from genai_prices import data
+        from genai_prices.types import TieredPrices
+
+        found: set[int] = set()
+        for provider in data.providers:
+            for model in provider.models:
+                prices = model.prices
+                for price in prices if isinstance(prices, list) else [prices]:
+                    model_price = getattr(price, "prices", price)
+                    for value in vars(model_price).values():
+                        if isinstance(value, TieredPrices):
+                            found.update(tier.start for tier in value.tiers)
+        answers.thresholds = tuple(sorted(found))
+        answers.changed()
+    return answers.thresholds
 
 
 @functools.cache
 def package_version() -> str:
     """The installed genai-prices' version, without importing it or ``importlib.metadata``.
 
-    Asking ``importlib.metadata`` costs about 45 ms of imports, a third of a report read from
-    a checkpoint, so the version is read from the name of the package's ``.dist-info`` folder
-    beside it, with the size and time of its price table added (an edited or reinstalled
-    table then counts as another version). ``"unknown"`` when it is not installed.
+    Asking ``importlib.metadata`` costs more imports than a report read from a checkpoint,
+    so the version is read from the name of the package's ``.dist-info`` folder beside it,
+    with the size and time of its price table added (an edited or reinstalled table then
+    counts as another version). ``"unknown"`` when it is not installed.
     """
     import importlib.util
 
@@ -551,49 +615,6 @@ def package_version() -> str:
         for info in package.parent.glob("genai_prices-*.dist-info")
     )
     return f"{'+'.join(infos) or 'unpackaged'}-{st.st_size}-{st.st_mtime_ns}"
-
-
-def _package_cache() -> dict[str, _Segments]:
-    global _package_answers
-    if _package_answers is None:
-        import pickle
-
-        _package_answers = {}
-        try:
-            with _package_cache_file().open("rb") as fh:
-                loaded = pickle.load(fh)
-            if isinstance(loaded, dict):
-                _package_answers = loaded
-        except Exception:  # no cache yet, or an unreadable one: ask the package
-            _package_answers = {}
-    return _package_answers
-
-
-def _package_cache_changed() -> None:
-    global _package_dirty
-    if not _package_dirty:
-        import atexit
-
-        _package_dirty = True
-        atexit.register(_save_package_cache)
-
-
-def _save_package_cache() -> None:
-    """Write the answers back (best effort; a failure only costs time next run)."""
-    import contextlib
-    import os
-    import pickle
-
-    global _package_dirty
-    if not _package_dirty or _package_answers is None:
-        return
-    _package_dirty = False
-    with contextlib.suppress(OSError):
-        path = _package_cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(_package_answers, protocol=5))
-        tmp.replace(path)
 
 
 # --- the pricer -----------------------------------------------------------------------------
@@ -653,6 +674,14 @@ class Pricer:
         text = repr((sorted(self._exact.items()), self._globs, package_version()))
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
+    def tier_thresholds(self) -> tuple[int, ...]:
+        """Every prompt size above which some model's price changes, overrides and package
+        together, ascending: events on either side of one are priced apart."""
+        found = set(_package_thresholds())
+        for rates in (*self._exact.values(), *(rates for _, rates in self._globs)):
+            found.update(rates.thresholds())
+        return tuple(sorted(found))
+
     def rates(self, model: str, day: date) -> Rates | None:
         """The rates for ``model`` on ``day`` (the event's own date), or None if unknown."""
         key = (model, day)
@@ -686,11 +715,11 @@ class Pricer:
         return None
 
     def _package(self, model: str, day: date) -> Rates | None:
-        known = _package_cache()
-        segments = known.get(model)
+        answers = _package_answers()
+        segments = answers.models.get(model)
         if segments is None:
-            segments = known[model] = self._segments(model)
-            _package_cache_changed()
+            segments = answers.models[model] = self._segments(model)
+            answers.changed()
         at = bisect_right([start for start, _ in segments], day.isoformat()) - 1
         return segments[max(at, 0)][1]
 

@@ -1,68 +1,86 @@
-"""Reading a whole log into a partial aggregation: in parallel, and from a checkpoint.
+"""Reading a whole log into a partial aggregation: in worker processes, and from a checkpoint.
 
 Two things make reading years of history cheap:
 
-* **Parallel scan.** A large range is cut at line boundaries into one piece per CPU; each
-  piece is folded by a forked worker that sends its :class:`~jusage.aggregate.Partial` back
-  through a pipe, and the pieces are merged (the merge is exact: integers only).
+* **Workers.** A large range is cut at line boundaries into one piece per worker; each piece
+  is folded in a worker process (:func:`jusage.parallel.ordered_map`) and the partials are
+  merged, which is exact (integers only). The library reads in one process unless told
+  otherwise; the command line asks for one worker per CPU.
 * **Checkpoints.** The log is append-only, so the partial of its first N bytes never
-  changes. With ``cache`` given, the partial up to the last complete line is saved under
-  ``$JUSAGE_HOME/cache/`` and the next run reads only the bytes appended since. A checkpoint
-  is used only if the file is the same file (device and inode), is at least as long, and the
-  bytes at its start and just before the checkpoint are unchanged; anything else (a
-  retention rewrite, a replaced or truncated file) falls back to a full read.
+  changes. With ``checkpoint=True`` the partial up to the last complete line is saved under
+  ``$JUSAGE_HOME/cache/`` and the next run reads only the bytes appended since. Prices are
+  applied after the fold, so a checkpoint stays valid when prices or the cost mode change.
+
+A checkpoint is used only when it is for the same file (device and inode), the file is at
+least as long as the bytes it covers, and 17 windows of those bytes (its start, 15 points
+spread over it and its end) still hold what they held. Anything else (a retention rewrite,
+a replaced or truncated file, an edit caught by a window) falls back to a full read. An
+edit in place that keeps the file's length and misses every window is not detected.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import time
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from jusage.aggregate import Aggregator, Partial
-from jusage.forked import map_forked
-from jusage.locations import jusage_home
+from jusage.locations import cache_dir
 from jusage.reading import last_line_end, split_ranges
 
-__all__ = ["CHECKPOINT_VERSION", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
+__all__ = ["CHECKPOINT_VERSION", "MAX_CHECKPOINTS", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
 
 PARALLEL_THRESHOLD = 32 << 20
-"""Ranges smaller than this (bytes) are read in one process: forking would cost more."""
+"""Ranges smaller than this (bytes) are read in one process: starting workers would cost more."""
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
 """Bumped whenever the partial's layout or the aggregation's rules change."""
 
-_PROBE = 256  # bytes compared at the start of the file and before the checkpoint
+MAX_CHECKPOINTS = 64
+"""Checkpoints kept in the cache folder; the least recently used go first."""
+
+_WINDOW = 256  # bytes per compared window
+_WINDOWS = 16  # windows spread over the covered bytes, besides the one just before its end
+
+
+class _Checkpoint(msgspec.Struct, array_like=True):
+    """What a checkpoint file holds (msgpack: a format that cannot run code when read)."""
+
+    version: int
+    log: str
+    dev: int
+    ino: int
+    offset: int
+    probe: bytes
+    skipped: int
+    groups: list[list[Any]]
 
 
 def aggregate_file(
-    path: Path, aggregator: Aggregator, *, workers: int | None = None, cache: str | None = None
+    path: Path, aggregator: Aggregator, *, workers: int = 1, checkpoint: bool = False
 ) -> Partial:
-    """Aggregate a whole log file, streaming, in parallel processes when it is large.
+    """Aggregate a whole log file, streaming; a missing file is an empty log.
 
-    ``workers`` defaults to the number of CPUs for more than 32 MB to read, else 1.
-    ``cache`` turns on checkpoints: it names anything besides the aggregator's settings and
-    its coster's ``cache_key`` that the result depends on (``""`` for nothing). ``None``
-    reads the whole file every time, and so does a coster without a ``cache_key`` or
-    ``JUSAGE_NO_CACHE=1`` in the environment. A missing file is an empty log.
+    ``workers`` above 1 folds a large log (more than 32 MB to read) in that many worker
+    processes. ``checkpoint`` saves and reuses a checkpoint (see the module docstring);
+    ``JUSAGE_NO_CACHE=1`` in the environment turns checkpoints off.
     """
     try:
         st = path.stat()
     except FileNotFoundError:
         return Partial()
-    if cache is not None and aggregator.coster is not None:
-        coster_key = getattr(aggregator.coster, "cache_key", None)
-        cache = None if coster_key is None else f"{cache}|{coster_key}"
-    if cache is None or os.environ.get("JUSAGE_NO_CACHE", "") not in ("", "0"):
+    if not checkpoint or os.environ.get("JUSAGE_NO_CACHE", "") not in ("", "0"):
         return _scan(path, aggregator, 0, st.st_size, workers)
-    ckpt = checkpoint_path(path, aggregator, cache)
-    start, base = _load(ckpt, path, st)
+    ckpt = checkpoint_path(path, aggregator)
+    start, base = _load(ckpt, path, st, aggregator)
     boundary = last_line_end(path, st.st_size)
     if boundary < start:  # cannot happen for an append-only file; be safe
         start, base = 0, Partial()
-    base.absorb(_scan(path, aggregator, start, boundary, workers))  # the new part is the smaller
+    base.absorb(_scan(path, aggregator, start, boundary, workers))
     if boundary > start:
         _save(ckpt, path, st, boundary, base)
     if st.st_size > boundary:  # a last line still being written: read it, do not keep it
@@ -70,63 +88,113 @@ def aggregate_file(
     return base
 
 
-def checkpoint_path(path: Path, aggregator: Aggregator, cache: str) -> Path:
-    """Where the checkpoint of ``path`` for this aggregation and ``cache`` key lives."""
-    import hashlib  # here: it loads OpenSSL (about 9 ms), which a read without checkpoints skips
+def checkpoint_path(path: Path, aggregator: Aggregator) -> Path:
+    """Where the checkpoint of ``path`` for this aggregation lives."""
+    import hashlib
 
-    ident = "\0".join([str(path.resolve()), aggregator.signature, cache, str(CHECKPOINT_VERSION)])
+    ident = "\0".join([str(path.resolve()), aggregator.signature, str(CHECKPOINT_VERSION)])
     digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return jusage_home() / "cache" / f"{digest}.partial"
+    return cache_dir() / f"{digest}.checkpoint"
 
 
 def _probe(path: Path, offset: int) -> bytes:
+    """The covered bytes' windows: at the start, spread over the range, and at its end."""
+    spots = sorted({offset * i // _WINDOWS for i in range(_WINDOWS)} | {max(0, offset - _WINDOW)})
     with path.open("rb") as fh:
-        head = fh.read(_PROBE)
-        fh.seek(max(0, offset - _PROBE))
-        return head + fh.read(min(offset, _PROBE))
+        parts = []
+        for spot in spots:
+            fh.seek(spot)
+            parts.append(fh.read(min(_WINDOW, offset - spot)))
+    return b"".join(parts)
 
 
-def _load(ckpt: Path, path: Path, st: os.stat_result) -> tuple[int, Partial]:
+def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) -> tuple[int, Partial]:
     try:
-        with ckpt.open("rb") as fh:
-            saved = pickle.load(fh)
-        ident, offset, probe, partial = saved
+        saved = msgspec.msgpack.decode(ckpt.read_bytes(), type=_Checkpoint)
         if (
-            ident == (st.st_dev, st.st_ino)
-            and isinstance(offset, int)
-            and 0 < offset <= st.st_size
-            and isinstance(partial, Partial)
-            and probe == _probe(path, offset)
+            saved.version == CHECKPOINT_VERSION
+            and (saved.dev, saved.ino) == (st.st_dev, st.st_ino)
+            and 0 < saved.offset <= st.st_size
+            and saved.probe == _probe(path, saved.offset)
         ):
-            return offset, partial
-    except Exception:  # a missing, stale or unreadable checkpoint means a full read
-        pass
+            with contextlib.suppress(OSError):
+                os.utime(ckpt)  # recently used: kept when the folder is trimmed
+            return saved.offset, _groups_from(saved, aggregator)
+    except (OSError, msgspec.DecodeError, ValueError, TypeError):
+        pass  # a missing, stale or unreadable checkpoint means a full read
     return 0, Partial()
 
 
+def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
+    partial = Partial(skipped=saved.skipped)
+    bare = len(aggregator.dims) == 1
+    for row in saved.groups:
+        bucket, values, model, utc_day, tier, reported, *counters = row
+        key = (bucket, values if bare else tuple(values), model, utc_day, tier, reported)
+        partial.groups[key] = counters
+    return partial
+
+
 def _save(ckpt: Path, path: Path, st: os.stat_result, offset: int, partial: Partial) -> None:
-    # Best effort: a cache that cannot be written only costs time on the next run.
-    with contextlib.suppress(OSError):
+    groups = [[*key, *counters] for key, counters in partial.groups.items()]
+    saved = _Checkpoint(
+        CHECKPOINT_VERSION, str(path.resolve()), st.st_dev, st.st_ino, offset, _probe(path, offset),
+        partial.skipped, groups,
+    )  # fmt: skip
+    # Best effort: a cache that cannot be written (or a sum past 64 bits, which msgpack cannot
+    # hold) only costs time on the next run.
+    with contextlib.suppress(OSError, OverflowError):
         ckpt.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = ckpt.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.tmp")
-        data = pickle.dumps(((st.st_dev, st.st_ino), offset, _probe(path, offset), partial), protocol=5)
-        tmp.write_bytes(data)
+        tmp.write_bytes(msgspec.msgpack.encode(saved))
         tmp.replace(ckpt)
+        _trim(ckpt.parent)
 
 
-def _scan(path: Path, aggregator: Aggregator, start: int, end: int, workers: int | None) -> Partial:
+def _trim(folder: Path) -> None:
+    """Drop checkpoints of logs that no longer exist, and the least recently used beyond
+    :data:`MAX_CHECKPOINTS`."""
+    found = []
+    for entry in os.scandir(folder):
+        if not entry.name.endswith(".checkpoint"):
+            continue
+        with contextlib.suppress(OSError):
+            found.append((entry.stat().st_mtime_ns, entry.path))
+    if len(found) <= MAX_CHECKPOINTS // 2:
+        return  # few enough that looking inside each is not worth it
+    found.sort(reverse=True)
+    for rank, (_, name) in enumerate(found):
+        with contextlib.suppress(OSError, msgspec.DecodeError, ValueError, TypeError):
+            if rank >= MAX_CHECKPOINTS or not Path(_log_of(Path(name))).exists():
+                Path(name).unlink()
+
+
+class _Head(msgspec.Struct, array_like=True):
+    """The first fields of a checkpoint file (the rest is skipped when decoding)."""
+
+    version: int
+    log: str
+
+
+def _log_of(ckpt: Path) -> str:
+    """The log a checkpoint file belongs to."""
+    return msgspec.msgpack.decode(ckpt.read_bytes(), type=_Head).log
+
+
+def _fold_range(job: tuple[Path, Aggregator, int, int]) -> Partial:
+    path, aggregator, start, end = job
+    return aggregator.accumulate_file(Partial(), path, start, end)
+
+
+def _scan(path: Path, aggregator: Aggregator, start: int, end: int, workers: int) -> Partial:
     if end <= start:
         return Partial()
-    if workers is None:
-        workers = (os.cpu_count() or 1) if end - start > PARALLEL_THRESHOLD else 1
-    if workers <= 1:
+    if workers <= 1 or end - start <= PARALLEL_THRESHOLD:
         return aggregator.accumulate_file(Partial(), path, start, end)
+    from jusage.parallel import ordered_map
 
-    def fold(rng: tuple[int, int]) -> Partial:
-        return aggregator.accumulate_file(Partial(), path, *rng)
-
-    parts = map_forked(fold, split_ranges(path, workers, start, end))
-    result = parts[0]
-    for part in parts[1:]:
+    jobs = [(path, aggregator, lo, hi) for lo, hi in split_ranges(path, workers, start, end)]
+    result = Partial()
+    for part in ordered_map(_fold_range, jobs, workers):
         result.absorb(part)
     return result

@@ -1,25 +1,22 @@
-"""The ledger file: concurrent appends of whole lines, and streaming reads that skip bad lines.
+"""The ledger file: concurrent appends of whole lines, and the events read back from it.
 
 Locking. Every append takes an exclusive ``flock`` on the log file's own open descriptor,
-writes the whole line (looping over short writes) with ``O_APPEND`` and releases it. We lock
-the log itself rather than a side file through ``filelock`` because ``filelock`` opens and
-closes its lock file on every acquisition (about 13k acquisitions/s here against about 150k/s
-for a bare ``flock``); the descriptor is opened once per process and kept. Where ``fcntl`` does
-not exist (Windows) a ``filelock`` side file is used instead.
+writes the whole line (looping over short writes) with ``O_APPEND`` and releases it. The log
+itself is locked rather than a side file through ``filelock``, because ``filelock`` opens and
+closes its lock file on every acquisition; the descriptor here is opened once per process and
+kept. Where ``fcntl`` does not exist (Windows) a ``filelock`` side file is used instead.
 
-Appends cost three system calls: lock, write, unlock. Two questions a writer must answer
-under the lock are answered from a small page shared by all writers through ``mmap``
-(``events.jsonl.meta``), which costs no system call (on this machine any extra call per
-append, even an ``fstat`` or a one-byte ``pread``, costs as much as the write):
+Under the lock a writer answers two questions before it writes:
 
-* *Did a writer die mid-line?* A writer sets a flag in the page while it writes and clears it
-  after. Finding the flag set (or on its first append) a writer looks at the log's last byte
-  and, if it is not a newline, starts its line with one, so the line lands on a line of its
-  own whatever the dead writer left.
-* *Was the log replaced?* A rewrite (retention) writes a new file and renames it over the log
-  while holding the old file's lock, then advances a generation number in the page before it
-  lets go. A writer that then gets the old file's lock sees a generation it did not open and
-  reopens the path, so no line is appended to a file nobody will read again.
+* *Is the file it holds still the log?* It compares the path's ``stat`` with the file it has
+  open. A log that was removed, renamed away or replaced (a retention rewrite renames a new
+  file over it while holding the old file's lock) is reopened by path first, so no
+  acknowledged line lands in a file nobody will read again.
+* *Did a writer die mid-line?* A writer sets a flag in a small page shared by all writers
+  through ``mmap`` (``events.jsonl.meta``, beside the log's real path, so every name of the
+  log shares one page) while it writes, and clears it after. Finding the flag set (and on its
+  first append) a writer looks at the log's last byte and, if it is not a newline, starts its
+  line with one, so the line lands on a line of its own whatever the dead writer left.
 """
 
 from __future__ import annotations
@@ -33,9 +30,9 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from jusage.events import ROW_DECODER, Event, EventError
+from jusage.events import EVENT_DECODER, Event
 from jusage.locations import default_log_path
 from jusage.reading import ReadStats, read_rows
 
@@ -44,21 +41,16 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "record_event"]
+__all__ = ["Store", "meta_path", "record_event"]
 
-T = TypeVar("T")
-
-# The meta page beside the log (``events.jsonl.meta``), shared by every writer through mmap:
-# byte 0 the log's generation (advanced by each rewrite that replaces the file), byte 8 set
-# while a writer is writing (so a writer that died mid-line leaves it set).
-_GEN = 0  # one byte, wrapping at 256: a writer would have to sleep through 256 rewrites
-_DIRTY = 8
+_DIRTY = 0  # byte of the meta page set while a writer is writing
 _META_SIZE = 4096
 
 
 def meta_path(log: Path) -> Path:
-    """The meta page that the writers of ``log`` share (see the module docstring)."""
-    return log.with_name(log.name + ".meta")
+    """The page the writers of ``log`` share: beside its real path, whatever name it is given."""
+    real = log.resolve()
+    return real.with_name(real.name + ".meta")
 
 
 def _map_meta(path: Path) -> mmap.mmap:
@@ -82,18 +74,19 @@ def _after_torn_tail(fd: int, data: bytes) -> bytes:
 class Store:
     """An append-only JSON-lines event log at ``path``.
 
-    Safe for many processes and threads appending at once. ``record`` raises ``OSError`` when
-    the line cannot be written; nothing half-written is left behind that a later line could
-    merge into.
+    Safe for many processes and threads appending at once. ``record`` raises
+    :class:`~jusage.events.EventError` for an event the readers would refuse and ``OSError``
+    when the line cannot be written; nothing half-written is left behind that a later line
+    could merge into.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.read_stats = ReadStats()
         self._fd = -1
+        self._ident = (-1, -1)  # (device, inode) of the file self._fd is open on
         self._meta: mmap.mmap | None = None
-        self._gen = -1
-        self._checked = False  # file size right after our last write
+        self._checked = False  # the tail was looked at since the file was opened
         self._mutex = threading.Lock()
 
     def __repr__(self) -> str:
@@ -107,12 +100,12 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def record(self, event: Event) -> None:
-        """Append one event as one line."""
-        self._append(event.to_json() + b"\n")
+        """Append one event as one line (checked first: see :meth:`Event.check`)."""
+        self._append(event.check().to_json() + b"\n")
 
     def record_many(self, events: Iterable[Event]) -> int:
-        """Append events in one locked write; returns how many were written."""
-        lines = [event.to_json() for event in events]
+        """Append events in one locked write, each checked first; returns how many."""
+        lines = [event.check().to_json() for event in events]
         if lines:
             self._append(b"\n".join(lines) + b"\n")
         return len(lines)
@@ -140,18 +133,25 @@ class Store:
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(
-            self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644
-        )
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        st = os.fstat(fd)
+        self._fd, self._ident = fd, (st.st_dev, st.st_ino)
         if self._meta is None and fcntl is not None:
             try:
                 self._meta = _map_meta(meta_path(self.path))
-            except (OSError, ValueError):  # no shared page here: every append takes the careful path
+            except (OSError, ValueError):  # no shared page here: every append looks at the tail
                 self._meta = None
-        self._gen = self._meta[_GEN] if self._meta is not None else -1
         self._checked = False
         _open_stores.add(self)
-        return self._fd
+        return fd
+
+    def _is_current(self) -> bool:
+        """Whether the path still names the file we hold open (a system call: under the lock)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return False
+        return (st.st_dev, st.st_ino) == self._ident
 
     def _append(self, data: bytes) -> None:
         if fcntl is None:  # pragma: no cover - Windows
@@ -159,82 +159,56 @@ class Store:
                 fd = self._fd if self._fd >= 0 else self._open()
                 _write_all(fd, data)
             return
-        # The hot path of every record is three system calls: lock, write, unlock. What the
-        # writer must know besides (was the log replaced? did a writer die mid-line?) it reads
-        # from the shared meta page, which costs no system call.
         with self._mutex:
-            fd = self._fd
-            if fd < 0:
-                fd = self._open()
-            meta = self._meta
-            if meta is None:
-                self._append_carefully(data)
-                return
-            # _lock(fd), inlined with the flags bound once: this path runs for every record.
-            try:
-                _flock(fd, _LOCK_EX_NB)
-            except BlockingIOError:
-                _wait_for_lock(fd)
-            try:
-                if meta[_GEN] == self._gen and self._checked and not meta[_DIRTY]:
-                    meta[_DIRTY] = 1
-                    written = os.write(fd, data)
-                    if written != len(data):
-                        _write_all(fd, memoryview(data)[written:])
-                    meta[_DIRTY] = 0
+            for _attempt in range(8):
+                fd = self._fd if self._fd >= 0 else self._open()
+                _lock(fd)
+                try:
+                    if not self._is_current():  # removed, renamed away or replaced: reopen
+                        self._forget()
+                        continue
+                    meta = self._meta
+                    if meta is None or meta[_DIRTY] or not self._checked:
+                        data = _after_torn_tail(fd, data)
+                        self._checked = True
+                    if meta is not None:
+                        meta[_DIRTY] = 1
+                    _write_all(fd, data)
+                    if meta is not None:
+                        meta[_DIRTY] = 0
                     return
-            finally:
-                _flock(fd, _LOCK_UN)
-            self._append_carefully(data)
-
-    def _append_carefully(self, data: bytes) -> None:
-        """The rare path: the log was replaced, a writer died mid-line, or this is our first
-        append since opening it. The caller holds the mutex."""
-        assert fcntl is not None
-        for _attempt in range(8):
-            fd = self._fd if self._fd >= 0 else self._open()
-            meta = self._meta
-            _lock(fd)
-            try:
-                replaced = meta[_GEN] != self._gen if meta is not None else os.fstat(fd).st_nlink == 0
-                if replaced:  # renamed over by a rewrite: use the new file
-                    self._forget()
-                    continue
-                data = _after_torn_tail(fd, data)
-                self._checked = True
-                if meta is not None:
-                    meta[_DIRTY] = 1
-                _write_all(fd, data)
-                if meta is not None:
-                    meta[_DIRTY] = 0
-                return
-            finally:
-                if self._fd == fd:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-        raise OSError(f"{self.path}: the log kept being replaced while appending")
+                finally:
+                    if self._fd == fd:
+                        _flock(fd, _LOCK_UN)
+            raise OSError(f"{self.path}: the log kept being replaced while appending")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the writers' lock (for rewrites): no record lands while inside.
 
         A rewrite writes the new log beside the old one and renames it over ``path`` inside
-        this block. On the way out, if the file was replaced, the generation in the meta page
-        is advanced before the lock is released, so writers that were waiting for the old
-        file's lock move to the new file.
+        this block. Writers waiting for the old file's lock then find that the path names
+        another file and reopen it, so they append to the new log.
         """
         with self._mutex:
-            fd = self._fd if self._fd >= 0 else self._open()
-            with _locked(fd, self.path):
+            if fcntl is None:  # pragma: no cover - Windows
+                with _locked(-1, self.path):
+                    yield
+                return
+            for _attempt in range(8):
+                fd = self._fd if self._fd >= 0 else self._open()
+                _lock(fd)
+                if not self._is_current():
+                    _flock(fd, _LOCK_UN)
+                    self._forget()
+                    continue
                 try:
                     yield
                 finally:
-                    try:
-                        replaced = self.path.stat().st_ino != os.fstat(fd).st_ino
-                    except FileNotFoundError:
-                        replaced = True
-                    if replaced and self._meta is not None:
-                        self._meta[_GEN] = (self._meta[_GEN] + 1) % 256
-            self._forget()
+                    _flock(fd, _LOCK_UN)
+                    self._forget()
+                return
+            raise OSError(f"{self.path}: the log kept being replaced")
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -244,24 +218,17 @@ class Store:
         ``since`` (``YYYY-MM-DD``) keeps events whose ``date`` (or, without one, local day of
         ``ts``) is on or after it.
         """
+        from jusage.days import local_day
+
         self.read_stats = stats = ReadStats()
-        for rows in read_rows(self.path, stats, decoder=ROW_DECODER):
-            for row in rows:
-                try:
-                    event = Event.from_row(row)
-                except EventError:
-                    stats.skipped += 1
-                    continue
-                if since is None or _event_day(event) >= since:
+        for rows in read_rows(self.path, stats, decoder=EVENT_DECODER):
+            for event in rows:
+                if since is None or (event.date or local_day(event.ts)) >= since:
                     yield event
 
     def load(self, since: str | None = None) -> list[Event]:
         """All valid events (see :meth:`iter_events`); prefer streaming for large logs."""
         return list(self.iter_events(since))
-
-
-def _event_day(event: Event) -> str:
-    return event.date or time.strftime("%Y-%m-%d", time.localtime(event.ts))
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -273,22 +240,17 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 
 
 def _lock(fd: int) -> None:
-    """Take the exclusive ``flock`` on ``fd``, waiting for it."""
+    """Take the exclusive ``flock`` on ``fd``, waiting for it.
+
+    A lock found busy is tried again twice after yielding the CPU before sleeping on it:
+    the holder is often a writer preempted between its lock and its unlock, and letting it
+    finish costs less than the wake-ups of sleeping waiters (see docs/performance.md).
+    """
     try:
         _flock(fd, _LOCK_EX_NB)
+        return
     except BlockingIOError:
-        _wait_for_lock(fd)
-
-
-def _wait_for_lock(fd: int) -> None:
-    """Take a lock found busy: yield the CPU and try again, twice, before sleeping on it.
-
-    The holder is often a writer preempted between its lock and its unlock; letting it run
-    costs less than sleeping, since every unlock wakes the sleepers. With 8 writers on 2
-    cores (bench.py, locked rate over plain): sleeping at once 0.54-0.62x, one yield then
-    sleep 0.48-0.61x, yield-and-retry once 0.48-0.78x, twice 0.65-0.71x, three or eight
-    times 0.59-0.70x (3 to 11 runs each, one after another).
-    """
+        pass
     for _ in range(2):
         _yield_cpu()
         try:
@@ -313,7 +275,7 @@ def _locked(fd: int, path: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _flock(fd, _LOCK_UN)
     else:  # pragma: no cover - Windows
         from filelock import FileLock
 
@@ -357,11 +319,11 @@ def record_event(
     """
     global _default_store
     try:
-        if prompt + completion <= 0 and fields.get("total", 0) <= 0:
+        if prompt + completion <= 0:
             return False
         stamp = int(time.time()) if ts is None else ts
         fields.setdefault("date", time.strftime("%Y-%m-%d", time.localtime(stamp)))
-        event = Event(ts=stamp, prompt=prompt, completion=completion, **fields)
+        event = Event.create(ts=stamp, prompt=prompt, completion=completion, **fields)
         if store is None:
             if _default_store is None or _default_store.path != default_log_path():
                 _default_store = Store.default()

@@ -140,10 +140,11 @@ import sys, time
 t0 = time.perf_counter()
 from datetime import date
 from pathlib import Path
-from jusage.aggregate import Aggregator, stats_view
+from jusage.aggregate import Aggregator, rollup
 from jusage.scan import aggregate_file
+from jusage.views.stats import stats_view
 agg = Aggregator(("model", "project"))
-view = stats_view(aggregate_file(Path(sys.argv[1]), agg), agg, date(2026, 11, 20))
+view = stats_view(rollup(aggregate_file(Path(sys.argv[1]), agg), agg), date(2026, 11, 20))
 print(time.perf_counter() - t0, view.totals.turns)
 """
 
@@ -186,30 +187,44 @@ print(time.perf_counter() - t0, n)
 """
 
 
-def bench_scan(log: Path) -> None:
+def shuffled_copy(log: Path) -> Path:
+    """The lines of ``log`` in a fixed random order (as a log merged from machines is)."""
+    import random
+
+    target = log.with_name(log.stem + "-shuffled.jsonl")
+    if not target.exists() or target.stat().st_size != log.stat().st_size:
+        lines = log.read_bytes().splitlines(keepends=True)
+        random.Random(5).shuffle(lines)
+        target.write_bytes(b"".join(lines))
+    return target
+
+
+def bench_scan(log: Path, baseline: str | None) -> None:
+    """Cold `jusage stats --json` (priced, no checkpoint) on the log in time order and
+    shuffled, against the yardstick; with ``baseline`` (another build's jusage command) the
+    same runs of that build, so before and after come from one run of this script."""
     size = log.stat().st_size / 1e6
     # A yardstick for this machine's speed at the moment: orjson.loads of every line, in one
     # process, doing nothing with the values.
     ref_wall, _, _ = cold([sys.executable, "-c", REFERENCE_CODE, str(log)])
-    row("scan: yardstick, orjson.loads per line", f"{ref_wall:.2f}s wall", "(1 process, no aggregation)")
-    # Three cold processes, one after another: the machine is shared, and its noise only ever
-    # adds time, so the best of three is the verdict and the median is shown beside it.
+    row("scan: yardstick, orjson.loads per line", f"{ref_wall:.2f}s wall", f"(1 process, {size:.0f} MB)")
+    builds = [("", jusage_exe())] + ([("baseline ", baseline)] if baseline else [])
+    peak = 0
+    for label, path in (("in time order", log), ("shuffled", shuffled_copy(log))):
+        for name, exe in builds:
+            # Best of three cold processes: the machine is shared, and its noise only adds time.
+            cmd = [exe, "stats", "--json", "--log", str(path), "--today", "2026-11-20"]
+            runs = [cold(cmd) for _ in range(3)]
+            wall = min(r[0] for r in runs)
+            peak = max(peak, *(r[1] for r in runs)) if not name else peak
+            ratio = wall / ref_wall
+            verdict = (ratio <= 2.0) if not name else None
+            row(f"scan: {name}jusage stats --json, {label}", f"{wall:.2f}s = {ratio:.2f}x yardstick",
+                "<= 2x" if not name else "", verdict)  # fmt: skip
+    row("scan: peak RSS of any jusage process", f"{peak} MB", "<= 200 MB", peak <= 200)
     runs = [cold([sys.executable, "-c", SCAN_CODE, str(log)]) for _ in range(3)]
-    walls = sorted(run[0] for run in runs)
-    wall, peak = walls[0], max(run[1] for run in runs)
-    inner = min(float(run[2].split()[0]) for run in runs)
-    row(
-        "scan: aggregate, cold process (best of 3)",
-        f"{wall:.2f}s wall ({inner:.2f}s inside)",
-        f"<= 1.5s ({size:.0f} MB)",
-        wall <= 1.5,
-    )
-    every = ", ".join(f"{w:.2f}" for w in walls)
-    row("scan: the same, median of 3", f"{walls[1]:.2f}s wall", f"(all: {every})")
-    row("scan: aggregate / yardstick", f"{wall / ref_wall:.2f}x")
-    row("scan: peak RSS of any process", f"{peak} MB", "<= 200 MB", peak <= 200)
-    wall, _, _ = cold([jusage_exe(), "stats", "--json", "--log", str(log), "--today", "2026-11-20"])
-    row("scan: jusage stats --json", f"{wall:.2f}s wall")
+    wall = min(r[0] for r in runs)
+    row("scan: library aggregation, one process", f"{wall:.2f}s = {wall / ref_wall:.2f}x yardstick")
 
 
 def bench_busy(log: Path) -> None:
@@ -254,46 +269,26 @@ def bench_startup() -> None:
 # -- reports -----------------------------------------------------------------------------------
 
 
-def bench_reports(log: Path, runs: int = 3) -> None:
-    """`jusage daily --json` (priced) against `jusage stats --json` (now priced too) and
-    against the plain, unpriced stats aggregation of the core issue; best of ``runs`` cold runs
-    each, since the machine is shared."""
-    exe = jusage_exe()
-    base = ["--log", str(log)]
-
-    def best(cmd: list[str]) -> float:
-        return min(cold(cmd)[0] for _ in range(runs))
-
-    plain_wall = best([sys.executable, "-c", SCAN_CODE, str(log)])
-    stats_wall = best([exe, "stats", "--json", *base, "--today", "2026-11-20"])
-    try:
-        daily_wall = best([exe, "daily", "--json", *base])
-    except subprocess.CalledProcessError as exc:
-        row("reports: jusage daily --json", f"failed: {exc.stderr.decode()[-200:]}")
-        return
-    row("reports: plain stats aggregation", f"{plain_wall:.2f}s", "(no pricing)")
-    row("reports: jusage stats --json", f"{stats_wall:.2f}s", "(priced)")
-    row("reports: jusage daily --json", f"{daily_wall:.2f}s")
-    ratio = daily_wall / stats_wall
-    row("reports: daily / stats", f"{ratio:.2f}x", "<= 2x", ratio <= 2.0)
-    ratio = daily_wall / plain_wall
-    row("reports: daily / plain aggregation", f"{ratio:.2f}x", "<= 2x", ratio <= 2.0)
-    # The checkpoint: a first run saves the partial of the log, later runs read only new bytes.
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "events.jsonl"
-        shutil.copyfile(log, copy)
-        cmd = [exe, "daily", "--json", "--log", str(copy)]
-        first = cold(cmd, checkpoint=True)[0]
-        warm = min(cold(cmd, checkpoint=True)[0] for _ in range(runs))
-        with copy.open("ab") as fh:
-            fh.writelines(
-                b'{"ts":%d,"model":"gpt-5","prompt":%d,"completion":9}\n' % (1_795_000_000 + i, i)
-                for i in range(1, 1001)
-            )
-        appended = cold(cmd, checkpoint=True)[0]
-    row("reports: daily, saving a checkpoint", f"{first:.2f}s")
-    row("reports: daily from the checkpoint", f"{warm:.2f}s", f"{daily_wall / warm:.0f}x faster than full")
-    row("reports: daily after 1,000 appends", f"{appended:.2f}s")
+def bench_reports(log: Path, baseline: str | None, runs: int = 3) -> None:
+    """`jusage daily --json` from a checkpoint: saving it, reading from it, and after 1,000
+    appended events; with ``baseline``, the same for that build (best of ``runs`` each)."""
+    builds = [("", jusage_exe())] + ([("baseline ", baseline)] if baseline else [])
+    for name, exe in builds:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "events.jsonl"
+            shutil.copyfile(log, copy)
+            cmd = [exe, "daily", "--json", "--log", str(copy)]
+            first = cold(cmd, checkpoint=True)[0]
+            warm = min(cold(cmd, checkpoint=True)[0] for _ in range(runs))
+            with copy.open("ab") as fh:
+                fh.writelines(
+                    b'{"ts":%d,"model":"gpt-5","prompt":%d,"completion":9}\n' % (1_795_000_000 + i, i)
+                    for i in range(1, 1001)
+                )
+            appended = min(cold(cmd, checkpoint=True)[0] for _ in range(runs))
+        row(f"reports: {name}daily, saving a checkpoint", f"{first:.2f}s")
+        row(f"reports: {name}daily from the checkpoint", f"{warm:.3f}s")
+        row(f"reports: {name}daily after 1,000 appends", f"{appended:.3f}s")
 
 
 # -- import ------------------------------------------------------------------------------------
@@ -400,6 +395,12 @@ def main() -> int:
     parser.add_argument("--busy-log", type=Path, default=None, help="a --agents 6 log for the busy section")
     parser.add_argument("--tree", type=Path, default=None, help="a generated Claude Code tree to import")
     parser.add_argument("--entries", type=int, default=1_000_000, help="usage entries in a generated tree")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="JUSAGE",
+        help="another build's jusage command, timed beside this one",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     # Checkpoints and import state go to a scratch JUSAGE_HOME, never the user's.
@@ -424,9 +425,9 @@ def main() -> int:
     if only & {"scan", "reports"}:
         log = ensure_log(args.log, args.events)
         if "scan" in only:
-            bench_scan(log)
+            bench_scan(log, args.baseline)
         if "reports" in only:
-            bench_reports(log)
+            bench_reports(log, args.baseline)
     if "busy" in only:
         bench_busy(ensure_log(args.busy_log, args.events, agents=6))
     if "import" in only:

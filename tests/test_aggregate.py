@@ -8,11 +8,15 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jusage.aggregate import Aggregator, Partial, aggregate, current_streak, longest_streak, stats_view
+from jusage.aggregate import Aggregator, Partial, rollup
+from jusage.costing import Coster
 from jusage.estimate import ContextBreakdown, estimate, estimate_bytes
 from jusage.events import Event
+from jusage.pricing import Pricer, Rates
 from jusage.scan import aggregate_file
 from jusage.store import Store
+from jusage.views.reports import period_report, report_to_json
+from jusage.views.stats import aggregate, current_streak, longest_streak, stats_view
 
 TODAY = date(2026, 11, 20)
 BASE = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
@@ -35,6 +39,7 @@ def an_event(draw: st.DrawFn, *, named: bool = False) -> Event:
         reasoning=draw(st.integers(0, completion)),
         calls=draw(st.integers(0, 4)),
         corrects=draw(st.sampled_from(["", "", "", "x"])),
+        cost_usd=draw(st.none() | st.none() | st.floats(0, 10)),
     )
 
 
@@ -63,7 +68,7 @@ def test_merge_of_a_split_equals_the_whole(events: list[Event], data: st.DataObj
     whole = agg.accumulate(Partial(), events)
     assert left.merge(right) == whole
     assert right.merge(left) == whole
-    assert stats_view(left.merge(right), agg, TODAY) == stats_view(whole, agg, TODAY)
+    assert stats_view(rollup(left.merge(right), agg), TODAY) == stats_view(rollup(whole, agg), TODAY)
 
 
 @given(events_lists, events_lists, events_lists)
@@ -78,10 +83,10 @@ def test_merge_is_associative(a: list[Event], b: list[Event], c: list[Event]) ->
 def test_day_buckets_sum_to_the_totals(events: list[Event]) -> None:
     """Tokens, turns and calls of the days add up to the totals."""
     s = aggregate(events, TODAY, tz=UTC)
-    assert sum(b.tokens for b in s.days.values()) == s.totals.total
+    assert sum(b.total for b in s.days.values()) == s.totals.total
     assert sum(b.turns for b in s.days.values()) == s.totals.turns
     assert sum(b.calls for b in s.days.values()) == s.totals.calls
-    assert [b.date for b in s.trend] == sorted(s.days)
+    assert [day for day, _ in s.trend] == sorted(s.days)
 
 
 @given(events_lists)
@@ -227,34 +232,56 @@ def test_context_breakdown_static_total_leaves_out_messages() -> None:
     st.lists(an_event(), max_size=40),
     st.lists(st.sampled_from(["model", "project", "session", "source", "corrects"]), max_size=3, unique=True),
     st.sampled_from(["day", "hour"]),
-    st.booleans(),
 )
-def test_the_generated_fold_equals_a_plain_reference(
-    events: list[Event], dims: list[str], bucket: str, per_event: bool
-) -> None:
-    """For any number of dimensions (the fold loops are generated per set of them), either
-    bucket and either loop (runs, or event by event), the partial equals one built with a
-    plain dict: sums per group, turns without corrections, first and last ts."""
+def test_the_fold_equals_a_plain_reference(events: list[Event], dims: list[str], bucket: str) -> None:
+    """For any dimensions and either bucket, the partial equals one built with a plain dict:
+    sums per group (model, UTC day and whether a cost was reported in the key), turns without
+    corrections, reported pico-dollars, first and last ts."""
     agg = Aggregator(tuple(dims), tz=UTC, bucket=bucket)
-    agg._per_event = per_event
     expected: dict[object, list[int]] = {}
     for e in events:
-        if bucket == "hour":
-            when: object = e.ts // 3600 * 3600
-        else:
-            when = datetime.fromtimestamp(e.ts, UTC).date().isoformat()
+        utc_day = datetime.fromtimestamp(e.ts, UTC).date().isoformat()
+        when: object = e.ts // 3600 * 3600 if bucket == "hour" else utc_day
         values = tuple(getattr(e, d) for d in dims)
-        key = (when, values[0] if len(dims) == 1 else values)
+        key = (when, values[0] if len(dims) == 1 else values, e.model, utc_day, 0, e.cost_usd is not None)
         row = expected.setdefault(key, [0] * 10 + [e.ts, e.ts])
-        counts = (e.total, e.prompt, e.completion, e.cached, e.reasoning, e.cache_write, e.calls)
+        counts = (e.prompt, e.completion, e.cached, e.cache_write, e.cache_write_1h, e.reasoning, e.calls)
         for i, n in enumerate(counts):
             row[i] += n
         row[7] += 0 if e.corrects else 1
+        row[8] += round(e.cost_usd * 1e12) if e.cost_usd is not None else 0
         row[10] = min(row[10], e.ts)
         row[11] = max(row[11], e.ts)
     got = agg.accumulate(Partial(), events)
     assert got.groups == expected
     assert got.skipped == 0
+
+
+TIERED = Rates(3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000, ((20_000, Rates(6, 30, 1, 7, 12)),))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(an_event(named=True), max_size=40), st.sampled_from(["auto", "calculate", "display"]))
+def test_pricing_the_sums_equals_pricing_every_event(events: list[Event], mode: str) -> None:
+    """The cost of a rolled-up table equals the sum of each event priced on its own, its
+    tier chosen from its own prompt, its reported cost used as the mode says."""
+    pricer = Pricer({"a": TIERED, "b": Rates(1, 2, 1, 2, 3)})
+    coster = Coster(pricer, mode)  # type: ignore[arg-type]
+    agg = Aggregator(("project",), tz=UTC, coster=coster)
+    table = rollup(agg.accumulate(Partial(), events), agg)
+    expected_cost = expected_unpriced = 0
+    for e in events:
+        if e.cost_usd is not None and mode != "calculate":
+            expected_cost += round(e.cost_usd * 1e12)
+        elif mode == "display" or e.model == "c":
+            expected_unpriced += e.tokens
+        else:
+            rates = TIERED if e.model == "a" else Rates(1, 2, 1, 2, 3)
+            expected_cost += rates.cost_pico(
+                e.prompt, e.completion, e.cached, e.cache_write, e.cache_write_1h
+            )
+    assert sum(row[8] for row in table.rows.values()) == expected_cost
+    assert sum(row[9] for row in table.rows.values()) == expected_unpriced
 
 
 def test_grouping_by_a_field_that_is_not_an_event_field_is_refused() -> None:
@@ -264,26 +291,24 @@ def test_grouping_by_a_field_that_is_not_an_event_field_is_refused() -> None:
         Aggregator(("model", "nonsense"))
 
 
-def test_the_fold_loop_follows_the_shape_of_the_log() -> None:
-    """Batches where the group changes every event or two switch the next batch to the
-    event loop, and long runs switch it back; the partial is the same either way."""
-    projects = ["/a", "/b", "/c"]
-    alternating = [
-        Event(ts=BASE + i * 60, model="m", project=projects[i % 3], prompt=100 + i, completion=i)
-        for i in range(900)
-    ]
-    steady = [
-        Event(ts=BASE + 100_000 + i * 60, model="m", project="/a", prompt=5, completion=1) for i in range(900)
-    ]
-    agg = Aggregator(tz=UTC)
-    partial = Partial()
-    seen = []
-    for batch in (alternating[:300], alternating[300:600], steady[:450], steady[450:], alternating[600:]):
-        agg.accumulate(partial, batch)
-        seen.append(agg._per_event)
-    assert seen == [True, True, False, False, True]
-    reference = Aggregator(tz=UTC)
-    whole = Partial()
-    for event in alternating + steady:  # one event at a time: never adapts
-        reference.accumulate(whole, [event])
-    assert partial == whole
+@settings(max_examples=30, deadline=None)
+@given(st.lists(an_event(named=True), min_size=1, max_size=50), st.randoms())
+def test_report_output_does_not_depend_on_the_order_of_lines(events: list[Event], rnd: object) -> None:
+    """A log with its lines shuffled (as a log merged from several machines is) gives the
+    same daily report, byte for byte."""
+    import tempfile
+
+    import orjson
+
+    pricer = Pricer({"a": TIERED, "b": Rates(1, 2, 1, 2, 3)})
+    shuffled = list(events)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    outputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, order in enumerate((events, shuffled)):
+            path = Path(tmp) / f"log{index}.jsonl"
+            path.write_bytes(b"".join(e.to_json() + b"\n" for e in order))
+            agg = Aggregator(("model", "project"), tz=UTC, coster=Coster(pricer, "auto"))
+            table = rollup(aggregate_file(path, agg), agg)
+            outputs.append(orjson.dumps(report_to_json(period_report(table, "daily"))))
+    assert outputs[0] == outputs[1]

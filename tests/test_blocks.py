@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jusage.aggregate import Aggregator, Partial
-from jusage.blocks import (
+from jusage.aggregate import Aggregator, Partial, rollup
+from jusage.events import Event
+from jusage.render.blocks import render_blocks
+from jusage.views.blocks import (
     BLOCK_SECONDS,
     Block,
     blocks_to_json,
     build_blocks,
     parse_token_limit,
-    render_blocks,
     select_blocks,
 )
-from jusage.events import Event
 
 H = 3600
 T0 = 1_790_000_000 - 1_790_000_000 % H  # an hour boundary: 2026-09-21 14:00 UTC
@@ -27,7 +27,7 @@ T0 = 1_790_000_000 - 1_790_000_000 % H  # an hour boundary: 2026-09-21 14:00 UTC
 
 def blocks_of(events: list[Event], now: int) -> list[Block]:
     agg = Aggregator(("model", "project"), bucket="hour")
-    return build_blocks(agg.accumulate(Partial(), events), agg, now)
+    return build_blocks(rollup(agg.accumulate(Partial(), events), agg), now)
 
 
 def ev(ts: int, tokens: int = 100, model: str = "m", project: str = "p") -> Event:

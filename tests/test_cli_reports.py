@@ -337,13 +337,14 @@ def test_times_outside_the_calendar_never_break_a_report(
     ],
 )
 def test_sums_past_64_bits_are_still_written_as_json(tmp_path: Path, command: list[str]) -> None:
-    """Two events of 2**64 - 1 tokens sum past what orjson writes; the JSON is still
-    written, with the exact sum."""
+    """Counts past the valid range (2**64 - 1 tokens) are skipped lines; thousands of events
+    at the top of the range sum past what orjson writes, and the JSON is still written with
+    the exact sum."""
     log = tmp_path / "events.jsonl"
-    big = 2**64 - 1
-    log.write_bytes(
-        b"".join(b'{"ts": %d, "prompt": %d, "model": "m"}\n' % (1_767_225_600 + i, big) for i in range(2))
-    )
+    big = 2**53 - 1
+    lines = [b'{"ts": %d, "prompt": %d, "model": "m"}\n' % (1_767_225_600 + i, big) for i in range(2_100)]
+    lines.append(b'{"ts": 1767225600, "prompt": %d, "model": "m"}\n' % (2**64 - 1))
+    log.write_bytes(b"".join(lines))
     result = CliRunner().invoke(main, [*command, "--json", "--log", str(log)])
     assert result.exit_code == 0, result.output
-    assert str(2 * big) in result.stdout
+    assert str(2_100 * big) in result.stdout

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jusage.aggregate import COST, UNPRICED, Aggregator, Partial
-from jusage.costing import make_coster, pico_from_usd, spend_view, unpriced_models
-from jusage.events import Event, EventRow
+from jusage.aggregate import COST, UNPRICED, Aggregator, Partial, rollup
+from jusage.costing import Coster, pico_from_usd, unpriced_models
+from jusage.events import Event
 from jusage.pricing import Pricer, Rates
+from jusage.views.stats import spend_view
 
 DAY_TS = 1_790_000_000  # 2026-09-21 UTC
 SONNET = Rates(3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000)
@@ -33,9 +34,15 @@ def package() -> Pricer:
 
 def cost_of(pricer: Pricer, events: list[Event], mode: str = "auto") -> tuple[int, int]:
     """(cost pico-dollars, unpriced tokens) of ``events`` through the aggregation."""
-    agg = Aggregator(("model",), tz=UTC, coster=make_coster(pricer, mode))  # type: ignore[arg-type]
-    part = agg.accumulate(Partial(), events)
-    return sum(c[COST] for c in part.groups.values()), sum(c[UNPRICED] for c in part.groups.values())
+    agg = Aggregator(("model",), tz=UTC, coster=Coster(pricer, mode))  # type: ignore[arg-type]
+    table = rollup(agg.accumulate(Partial(), events), agg)
+    return sum(c[COST] for c in table.rows.values()), sum(c[UNPRICED] for c in table.rows.values())
+
+
+def one_cost(pricer: Pricer, e: Event, mode: str = "calculate") -> int | None:
+    """The cost of one event through the aggregation, ``None`` when it has no price."""
+    cost, unpriced = cost_of(pricer, [e], mode)
+    return None if unpriced else cost
 
 
 # --- the modes ------------------------------------------------------------------------------------
@@ -73,9 +80,9 @@ def test_unknown_model_is_unpriced_never_free(pricer: Pricer) -> None:
 
 
 def test_unknown_mode_is_rejected(pricer: Pricer) -> None:
-    """make_coster refuses a mode it does not know."""
+    """Coster refuses a mode it does not know."""
     with pytest.raises(ValueError, match="unknown cost mode"):
-        make_coster(pricer, "cheap")  # type: ignore[arg-type]
+        Coster(pricer, "cheap")  # type: ignore[arg-type]
 
 
 # --- known prices, by hand -------------------------------------------------------------------------
@@ -116,9 +123,9 @@ def test_openai_cost_with_cache_reads(package: Pricer) -> None:
 
 
 def test_coster_matches_rates_cost_pico(pricer: Pricer) -> None:
-    """The inlined hot path gives exactly what Rates.cost_pico gives, tiers included."""
+    """The aggregation gives exactly what Rates.cost_pico gives, tiers included."""
     tiered = Rates(1, 2, 3, 4, 5, tiers=((100, Rates(10, 20, 30, 40, 50)),))
-    coster = make_coster(Pricer({"t": tiered}), "calculate")
+    one = Pricer({"t": tiered})
     for prompt in (50, 100, 101, 5000):
         e = Event(
             ts=DAY_TS,
@@ -130,7 +137,7 @@ def test_coster_matches_rates_cost_pico(pricer: Pricer) -> None:
             completion=7,
         )
         expected = tiered.cost_pico(prompt, 7, prompt // 4, prompt // 5, prompt // 10)
-        assert coster(e, "2026-09-21") == expected
+        assert one_cost(one, e) == expected
 
 
 # --- properties ------------------------------------------------------------------------------------
@@ -164,17 +171,17 @@ def events(draw: Any) -> Event:
 )
 def test_cost_does_not_depend_on_event_order(pricer: Pricer, evs: list[Event], rnd: Any, mode: str) -> None:
     """Shuffling the events gives the same integer costs per group."""
-    agg = Aggregator(("model", "project"), tz=UTC, coster=make_coster(pricer, mode))  # type: ignore[arg-type]
+    agg = Aggregator(("model", "project"), tz=UTC, coster=Coster(pricer, mode))  # type: ignore[arg-type]
     shuffled = list(evs)
     rnd.shuffle(shuffled)
-    assert agg.accumulate(Partial(), evs) == agg.accumulate(Partial(), shuffled)
+    assert rollup(agg.accumulate(Partial(), evs), agg) == rollup(agg.accumulate(Partial(), shuffled), agg)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(events(), max_size=30), st.integers(0, 30))
 def test_merge_of_costed_partials_equals_the_whole(pricer: Pricer, evs: list[Event], cut: int) -> None:
     """Costs survive splitting the events and merging the partials."""
-    agg = Aggregator(("model",), tz=UTC, coster=make_coster(pricer, "auto"))
+    agg = Aggregator(("model",), tz=UTC, coster=Coster(pricer, "auto"))
     whole = agg.accumulate(Partial(), evs)
     left = agg.accumulate(Partial(), evs[:cut])
     right = agg.accumulate(Partial(), evs[cut:])
@@ -186,7 +193,7 @@ def test_merge_of_costed_partials_equals_the_whole(pricer: Pricer, evs: list[Eve
 @given(events(), st.sampled_from(["auto", "calculate", "display"]))
 def test_cost_is_never_negative(pricer: Pricer, e: Event, mode: str) -> None:
     """Every event costs zero or more (or is unpriced)."""
-    cost = make_coster(pricer, mode)(e, "2026-01-01")  # type: ignore[arg-type]
+    cost = one_cost(pricer, e, mode)
     assert cost is None or cost >= 0
 
 
@@ -196,10 +203,9 @@ def test_cost_is_monotone_in_tokens(
     pricer: Pricer, e: Event, more_in: int, more_out: int, model: str
 ) -> None:
     """More input or output tokens never cost less (same model, no tier crossed)."""
-    coster = make_coster(pricer, "calculate")
     base = e.replace(model=model, cost_usd=None)
     bigger = base.replace(prompt=base.prompt + more_in, completion=base.completion + more_out)
-    a, b = coster(base, "2026-01-01"), coster(bigger, "2026-01-01")
+    a, b = one_cost(pricer, base), one_cost(pricer, bigger)
     assert a is not None and b is not None
     assert b >= a
 
@@ -222,49 +228,52 @@ def test_unpriced_models_lists_names_with_tokens() -> None:
     assert unpriced_models([("b", 0), ("a", 5), ("a", 2), ("", 1)]) == {"(no model)": 1, "a": 7}
 
 
-# --- pricing a run of events at once ---------------------------------------------------------------
+# --- pricing the sums of groups -------------------------------------------------------------------
 
 TIERED = Rates(
     3_000_000, 15_000_000, 300_000, 3_750_000, 6_000_000, tiers=((200_000, Rates(6, 22, 1, 7, 12)),)
 )
 TWO_TIERS = Rates(
-    1, 2, 3, 4, 5, tiers=((100_000, Rates(10, 20, 30, 40, 50)), (200_000, Rates(7, 9, 8, 6, 5)))
+    1, 2, 3, 4, 5, tiers=((100_000, Rates(10, 20, 30, 40, 50)), (150_000, Rates(7, 9, 8, 6, 5)))
 )
 
-
-RUN_MODELS = [*MODELS, "tiered", "two-tiers", "claude-sonnet-4-20250514", "gpt-4o", ""]
+MANY_MODELS = [
+    *MODELS,
+    "tiered",
+    "two-tiers",
+    "claude-sonnet-4-5-20250929",
+    "claude-sonnet-4-20250514",
+    "gemini-2.5-pro",
+    "gemini-1.5-pro",
+    "gpt-4o",
+    "",
+]
+PROMPTS = [0, 1_000, 31_999, 32_001, 100_000, 100_001, 128_001, 150_001, 199_999, 200_000, 200_001, 300_000]
 
 
 @st.composite
-def runs_of_events(draw: Any) -> list[EventRow]:
-    """Events in runs (an agent keeps its model and project for a while), some priced by a
-    reported cost, some past a price tier, some inconsistent (skipped), over a few days."""
-    out: list[EventRow] = []
-    ts = draw(st.integers(1_740_000_000, 1_790_000_000))
-    for _ in range(draw(st.integers(0, 6))):
-        model = draw(st.sampled_from(RUN_MODELS))
-        project = draw(st.sampled_from(["a", "b"]))
-        for _ in range(draw(st.integers(1, 12))):
-            ts += draw(st.sampled_from([1, 600, 3_600, 40_000]))
-            prompt = draw(st.sampled_from([0, 1_000, 100_000, 100_001, 199_999, 200_000, 200_001, 900_000]))
-            cached = draw(st.integers(0, prompt))
-            write = draw(st.integers(0, prompt - cached + draw(st.sampled_from([0, 0, 0, 5]))))
-            completion = draw(st.integers(0, 5_000))
-            out.append(  # rows, not Events: an inconsistent one must reach the fold
-                EventRow(
-                    ts=ts,
-                    model=model,
-                    project=project,
-                    session=draw(st.sampled_from(["s1", "s2"])),
-                    prompt=prompt,
-                    cached=cached,
-                    cache_write=write,
-                    cache_write_1h=draw(st.integers(0, write)),
-                    completion=completion,
-                    reasoning=draw(st.integers(0, completion)),
-                    cost_usd=draw(st.sampled_from([None, None, None, 0.0, 1.25])),
-                )
+def many_events(draw: Any) -> list[Event]:
+    """Events of models with package prices (their history and long-context tiers) and of
+    overrides, prompts on both sides of every tier, some with a reported cost, over years."""
+    out: list[Event] = []
+    for _ in range(draw(st.integers(0, 30))):
+        prompt = draw(st.sampled_from(PROMPTS))
+        cached = draw(st.integers(0, prompt))
+        write = draw(st.integers(0, prompt - cached))
+        completion = draw(st.integers(0, 5_000))
+        out.append(
+            Event(
+                ts=draw(st.integers(1_700_000_000, 1_800_000_000)),
+                model=draw(st.sampled_from(MANY_MODELS)),
+                project=draw(st.sampled_from(["a", "b"])),
+                prompt=prompt,
+                cached=cached,
+                cache_write=write,
+                cache_write_1h=draw(st.integers(0, write)),
+                completion=completion,
+                cost_usd=draw(st.sampled_from([None, None, None, 0.0, 1.25])),
             )
+        )
     return out
 
 
@@ -276,50 +285,38 @@ def mixed() -> Pricer:
 
 @settings(max_examples=120, deadline=None)
 @given(
-    runs_of_events(),
+    many_events(),
     st.sampled_from(["auto", "calculate", "display"]),
-    st.sampled_from([("model", "project"), ("project",), ("session",), ()]),
+    st.sampled_from([("model", "project"), ("project",), ()]),
     st.sampled_from(["UTC", "Europe/Berlin", "America/Los_Angeles"]),
 )
-def test_runs_priced_at_once_equal_events_priced_one_by_one(
-    mixed: Pricer, evs: list[EventRow], mode: str, dims: tuple[str, ...], zone: str
+def test_groups_priced_from_their_sums_equal_events_priced_one_by_one(
+    mixed: Pricer, evs: list[Event], mode: str, dims: tuple[str, ...], zone: str
 ) -> None:
-    """The run loop prices a run's sums once where that is exact; the result is the one of
-    pricing every event, whatever the tiers, reported costs, days and zone."""
+    """Every group is priced once from its sums; the cost and the unpriced tokens are those
+    of pricing every event at its own UTC day and tier, whatever the zone and dimensions."""
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    coster = make_coster(mixed, mode)  # type: ignore[arg-type]
+    agg = Aggregator(dims, tz=ZoneInfo(zone), coster=Coster(mixed, mode))  # type: ignore[arg-type]
+    table = rollup(agg.accumulate(Partial(), evs), agg)
+    cost = unpriced = 0
+    for e in evs:
+        if e.cost_usd is not None and mode != "calculate":
+            cost += pico_from_usd(e.cost_usd)
+            continue
+        day = datetime.fromtimestamp(e.ts, UTC).date()
+        rates = mixed.rates(e.model, day) if mode != "display" else None
+        if rates is None:
+            unpriced += e.tokens
+        else:
+            cost += rates.cost_pico(e.prompt, e.completion, e.cached, e.cache_write, e.cache_write_1h)
+    assert sum(c[COST] for c in table.rows.values()) == cost
+    assert sum(c[UNPRICED] for c in table.rows.values()) == unpriced
 
-    def one_by_one(e: Any, day: str) -> int | None:  # says nothing of its rates
-        return coster(e, day)
 
-    tz = ZoneInfo(zone)
-    by_run = Aggregator(dims, tz=tz, coster=coster).accumulate(Partial(), evs)
-    per_event = Aggregator(dims, tz=tz, coster=one_by_one).accumulate(Partial(), evs)
-    assert by_run == per_event
-
-
-@settings(max_examples=60, deadline=None)
-@given(runs_of_events(), st.sampled_from(["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"]))
-def test_a_run_is_priced_per_utc_day(evs: list[EventRow], zone: str) -> None:
-    """Prices follow the UTC day, and a local day spans two: a run is cut where it changes.
-    Shown with a coster whose rates differ every day."""
-    from zoneinfo import ZoneInfo
-
-    def rates(model: str, day: str) -> tuple[int, int, int, int, int, tuple[Any, ...]]:
-        return (int(day[-2:]), 2 + len(model), 1, 3, 4, ())
-
-    def daily(e: Any, day: str) -> int:
-        inp, out, read, wr5, wr1h, _ = rates(e.model, day)
-        fresh = e.prompt - e.cached - e.cache_write
-        writes = (e.cache_write - e.cache_write_1h) * wr5 + e.cache_write_1h * wr1h
-        return fresh * inp + e.cached * read + writes + e.completion * out
-
-    def one_by_one(e: Any, day: str) -> int:
-        return daily(e, day)
-
-    daily.linear_rates = rates  # type: ignore[attr-defined]
-    daily.reports = False  # type: ignore[attr-defined]
-    tz = ZoneInfo(zone)
-    by_run = Aggregator(("project",), tz=tz, coster=daily).accumulate(Partial(), evs)
-    assert by_run == Aggregator(("project",), tz=tz, coster=one_by_one).accumulate(Partial(), evs)
+def test_the_tier_thresholds_cover_the_package_and_the_overrides(mixed: Pricer) -> None:
+    """The fold keeps apart prompts on either side of any model's tier threshold."""
+    thresholds = mixed.tier_thresholds()
+    assert {100_000, 150_000, 200_000} <= set(thresholds)
+    assert list(thresholds) == sorted(set(thresholds))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jusage.events import COUNT_FIELDS, Event, EventError
+from jusage.events import COUNT_FIELDS, MAX_COUNT, MAX_TS, Event, EventError
 
 JCODE_LINE = (
     b'{"ts":1763560000,"date":"2025-11-19","project":"/home/u/proj","session":"9b2f0c1e-1d2c-4c1a-9d55-'
@@ -75,9 +77,17 @@ def test_dict_and_json_paths_agree(event: Event) -> None:
     assert Event.from_dict(orjson.loads(event.to_json())) == Event.from_json(event.to_json())
 
 
-def test_total_defaults_to_prompt_plus_completion() -> None:
-    """An absent total is filled in as prompt + completion."""
-    assert Event.from_json(b'{"ts": 5, "prompt": 10, "completion": 7}').total == 17
+def test_tokens_are_prompt_plus_completion_whatever_total_says() -> None:
+    """Every report counts prompt + completion; a stored total is informational."""
+    assert Event.from_json(b'{"ts": 5, "prompt": 10, "completion": 7}').tokens == 17
+    assert Event.from_json(b'{"ts": 5, "prompt": 10, "completion": 7, "total": 1000}').tokens == 17
+
+
+def test_a_total_that_disagrees_is_refused_when_recording() -> None:
+    """check() (what every writer calls) refuses a total other than prompt + completion."""
+    with pytest.raises(EventError, match="total"):
+        Event(ts=5, prompt=5, completion=1, total=1_000_000_000).check()
+    assert Event(ts=5, prompt=5, completion=1, total=6).check().tokens == 6
 
 
 def test_unknown_keys_are_ignored() -> None:
@@ -98,6 +108,14 @@ def test_unknown_keys_are_ignored() -> None:
         (b'{"ts": "yesterday"}', "Expected `int`"),
         (b'{"ts": 1, "model": 3}', "Expected `str`"),
         (b'{"ts": 1, "total": -1}', ">= 0"),
+        (b'{"ts": -1, "prompt": 1}', ">= 0"),
+        (b'{"ts": 253402300800, "prompt": 1}', "<= 253402300799"),
+        (b'{"ts": 1, "prompt": 9007199254740992}', "<= 9007199254740991"),
+        (b'{"ts": 1, "prompt": 18446744073709551615}', "int"),
+        (b'{"ts": 1, "prompt": 99999999999999999999999999}', "int"),
+        (b'{"ts": 1, "prompt": 1, "cost_usd": 1e300}', "<= 1000000.0"),
+        (b'{"ts": 1, "prompt": 1, "cost_usd": Infinity}', "not valid JSON"),
+        (b'{"ts": 1, "prompt": 1, "cost_usd": NaN}', "not valid JSON"),
         (b"[1, 2]", "Expected `object`"),
         (b'{"ts": 1,', "not valid JSON"),
     ],
@@ -109,26 +127,43 @@ def test_invalid_lines_give_clear_errors(line: bytes, message: str) -> None:
 
 
 @pytest.mark.parametrize("name", COUNT_FIELDS)
-def test_constructor_rejects_negative_counts(name: str) -> None:
-    """Building an Event in Python applies the same rules as parsing one."""
+def test_create_rejects_negative_counts(name: str) -> None:
+    """Building an Event with create() applies the same rules as parsing one."""
     with pytest.raises(EventError, match=name):
-        Event(ts=1, **{name: -5})
+        Event.create(ts=1, **{name: -5})
 
 
-def test_constructor_rejects_non_integer_counts() -> None:
-    """A float or bool where a count belongs is an error, not a silent cast."""
-    with pytest.raises(EventError, match="prompt must be an integer"):
-        Event(ts=1, prompt=1.5)  # type: ignore[arg-type]
-    with pytest.raises(EventError, match="calls must be an integer"):
-        Event(ts=1, calls=True)
+def test_create_rejects_non_integer_counts_and_out_of_range_values() -> None:
+    """A float or bool where a count belongs is an error, not a silent cast; so are values
+    past the valid ranges."""
+    for fields in ({"prompt": 1.5}, {"calls": True}, {"prompt": MAX_COUNT}, {"ts": MAX_TS + 1}, {"ts": -1}):
+        with pytest.raises(EventError):
+            Event.create(**{"ts": 1, **fields})
+
+
+def test_the_valid_ranges_are_accepted_up_to_their_ends() -> None:
+    """The largest valid count and ts, and a zero ts, are fine."""
+    assert Event.create(ts=MAX_TS, prompt=MAX_COUNT - 1).prompt == MAX_COUNT - 1
+    assert Event.create(ts=0, completion=1).ts == 0
+
+
+def test_deeply_nested_unread_values_are_not_fatal() -> None:
+    """A line whose unknown field nests far deeper than any real one is an error or an event,
+    never a crash (RecursionError) of the reader."""
+    deep = b"[" * 5_000 + b"]" * 5_000
+    line = b'{"ts": 1, "prompt": 2, "extra": ' + deep + b"}"
+    with contextlib.suppress(EventError):
+        assert Event.from_json(line).prompt == 2
 
 
 def test_optional_keys_are_omitted_when_empty() -> None:
     """Lines stay short: empty strings and zero optional counts are not written."""
     data = orjson.loads(Event(ts=9, prompt=3, completion=1).to_json())
-    assert data == {"ts": 9, "prompt": 3, "completion": 1, "cached": 0, "total": 4}
+    assert data == {"ts": 9, "prompt": 3, "completion": 1}
 
 
-def test_replace_recomputes_total() -> None:
-    """Changing prompt or completion through replace() keeps total consistent."""
-    assert Event(ts=1, prompt=3, completion=1).replace(prompt=10).total == 11
+def test_replace_checks_the_rules_again() -> None:
+    """Changing counts through replace() keeps the rules between fields."""
+    assert Event(ts=1, prompt=3, completion=1).replace(prompt=10).tokens == 11
+    with pytest.raises(EventError, match="exceeds prompt"):
+        Event(ts=1, prompt=3, cached=2).replace(prompt=1)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jusage.fmt import format_int, format_tokens, format_usd, render_table, use_color
+from jusage.render.text import format_int, format_tokens, format_usd, render_table, use_color
 
 # --- money --------------------------------------------------------------------------------------
 

@@ -165,7 +165,7 @@ def test_rates_are_cached_per_model_and_day(monkeypatch: pytest.MonkeyPatch) -> 
         return real(model)
 
     monkeypatch.setattr(pricing, "_lookup_package_model", counting)
-    monkeypatch.setattr(pricing, "_package_answers", {})  # forget earlier tests' answers
+    monkeypatch.setattr(pricing, "_answers", pricing._Answers())  # forget earlier tests' answers
     fresh = Pricer()
     first = fresh.rates("gpt-5", DAY)
     assert fresh.rates("gpt-5", DAY) is first

@@ -6,11 +6,12 @@ from datetime import UTC, date
 
 import pytest
 
-from jusage.aggregate import Aggregator, Partial
-from jusage.costing import make_coster
+from jusage.aggregate import Aggregator, Partial, Table, rollup
+from jusage.costing import Coster
 from jusage.events import Event
 from jusage.pricing import Pricer, Rates
-from jusage.reports import (
+from jusage.render.reports import render_report, short_model
+from jusage.views.reports import (
     parse_dims,
     period_key,
     period_report,
@@ -20,10 +21,9 @@ from jusage.reports import (
     summary_dims,
     summary_report,
 )
-from jusage.tables import render_report, short_model
 
 PRICER = Pricer({"m-a": Rates(1_000_000, 2_000_000, 100_000, 1_250_000, 2_000_000)})
-COSTER = make_coster(PRICER, "calculate")
+COSTER = Coster(PRICER, "calculate")
 D1 = 1_790_000_000  # 2026-09-21 14:13 UTC (a Monday)
 DAY = 86_400
 
@@ -53,14 +53,14 @@ EVENTS = [
 ]
 
 
-def build(dims: tuple[str, ...], events: list[Event] = EVENTS) -> tuple[Partial, Aggregator]:
+def build(dims: tuple[str, ...], events: list[Event] = EVENTS) -> Table:
     agg = Aggregator(dims, tz=UTC, coster=COSTER)
-    return agg.accumulate(Partial(), events), agg
+    return rollup(agg.accumulate(Partial(), events), agg)
 
 
 def test_daily_json_has_ccusage_fields_and_non_cached_input() -> None:
     """inputTokens = prompt - cached - cache_write; totalTokens adds the four parts."""
-    data = report_to_json(period_report(*build(("model", "project")), "daily"))
+    data = report_to_json(period_report(build(("model", "project")), "daily"))
     first = data["daily"][0]
     assert first["date"] == "2026-09-21"
     assert first["inputTokens"] == (1000 - 600 - 100) + 10
@@ -90,7 +90,7 @@ def test_daily_json_has_ccusage_fields_and_non_cached_input() -> None:
 
 def test_daily_cost_is_exact_and_unpriced_tokens_are_named() -> None:
     """m-a is priced by hand; m-b has no price and is listed, not free."""
-    report = period_report(*build(("model", "project")), "daily")
+    report = period_report(build(("model", "project")), "daily")
     # 300 new x $1 + 600 reads x $0.10 + 100 writes x $1.25 + 50 out x $2, per million
     assert report.rows[0].models[0] == ("m-a", report.rows[0].models[0][1])
     assert (
@@ -102,25 +102,25 @@ def test_daily_cost_is_exact_and_unpriced_tokens_are_named() -> None:
 
 def test_weekly_and_monthly_keys() -> None:
     """Weeks are keyed by their first day, months by YYYY-MM."""
-    weekly = report_to_json(period_report(*build(("model", "project")), "weekly"))
+    weekly = report_to_json(period_report(build(("model", "project")), "weekly"))
     assert [r["week"] for r in weekly["weekly"]] == ["2026-09-21", "2026-09-28"]
-    sunday = report_to_json(period_report(*build(("model", "project")), "weekly", start_of_week=6))
+    sunday = report_to_json(period_report(build(("model", "project")), "weekly", start_of_week=6))
     assert [r["week"] for r in sunday["weekly"]] == ["2026-09-20", "2026-09-27"]
-    monthly = report_to_json(period_report(*build(("model", "project")), "monthly"))
+    monthly = report_to_json(period_report(build(("model", "project")), "monthly"))
     assert [r["month"] for r in monthly["monthly"]] == ["2026-09"]
 
 
 def test_since_until_are_inclusive_whole_days() -> None:
     """[since, until] keeps both end days."""
     report = period_report(
-        *build(("model", "project")), "daily", since=date(2026, 9, 22), until=date(2026, 9, 29)
+        build(("model", "project")), "daily", since=date(2026, 9, 22), until=date(2026, 9, 29)
     )
     assert [r.key for r in report.rows] == ["2026-09-22", "2026-09-29"]
 
 
 def test_order_desc_reverses_rows() -> None:
     """--order desc puts the newest first."""
-    report = period_report(*build(("model", "project")), "daily", order="desc")
+    report = period_report(build(("model", "project")), "daily", order="desc")
     assert [r.key for r in report.rows] == ["2026-09-29", "2026-09-22", "2026-09-21"]
 
 
@@ -128,13 +128,13 @@ def test_project_filter_by_path_or_last_part() -> None:
     """--project matches the whole path or its last component."""
     assert project_matches("/src/app", "app") and project_matches("/src/app/", "/src/app/")
     assert not project_matches("/src/app", "ap")
-    report = period_report(*build(("model", "project")), "daily", project="lib")
+    report = period_report(build(("model", "project")), "daily", project="lib")
     assert [r.key for r in report.rows] == ["2026-09-22"]
 
 
 def test_session_rows_have_project_and_activity_days() -> None:
     """Sessions carry sessionId, projectPath, firstActivity and lastActivity."""
-    data = report_to_json(session_report(*build(("session", "project", "model")), tz=UTC))
+    data = report_to_json(session_report(build(("session", "project", "model")), tz=UTC))
     by_id = {s["sessionId"]: s for s in data["sessions"]}
     assert by_id["s1"]["projectPath"] == "/src/app"
     assert by_id["s1"]["firstActivity"] == by_id["s1"]["lastActivity"] == "2026-09-21"
@@ -149,16 +149,20 @@ def test_summary_by_provider_infers_it_from_the_model() -> None:
         Event(ts=D1, model="gpt-5", prompt=30),
         Event(ts=D1, model="gpt-5", provider="azure", prompt=5),
     ]
-    report = summary_report(*build(summary_dims(("provider",)), events), ("provider",))
-    assert [(r.key, r.tally.total) for r in report.rows] == [("openai", 30), ("anthropic", 10), ("azure", 5)]
+    report = summary_report(build(summary_dims(("provider",)), events), ("provider",))
+    assert [(r.labels, r.tally.total) for r in report.rows] == [
+        (("openai",), 30),
+        (("anthropic",), 10),
+        (("azure",), 5),
+    ]
 
 
 def test_summary_by_two_dims_and_a_calendar_dim() -> None:
     """--by agent,month groups by both; shares add to one."""
     by = parse_dims("agent,month")
-    report = summary_report(*build(summary_dims(by)), by)
-    keys = {r.key for r in report.rows}
-    assert keys == {"\t2026-09", "bot\t2026-09"}
+    report = summary_report(build(summary_dims(by)), by)
+    keys = {r.labels for r in report.rows}
+    assert keys == {("", "2026-09"), ("bot", "2026-09")}
     data = report_to_json(report)
     assert data["by"] == ["agent", "month"]
     assert sum(r["share"] for r in data["summary"]) == pytest.approx(1.0)
@@ -174,7 +178,7 @@ def test_parse_dims_rejects_unknown_and_repeated() -> None:
 
 def test_table_fits_80_columns_and_marks_unpriced_cost() -> None:
     """The narrow table stays within 80 columns, right-aligns numbers and notes unpriced tokens."""
-    text = render_report(period_report(*build(("model", "project")), "daily"), breakdown=True, width=80)
+    text = render_report(period_report(build(("model", "project")), "daily"), breakdown=True, width=80)
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "1,065" in text  # thousands separators
     assert "*" in text and "m-b" in text.splitlines()[-1]

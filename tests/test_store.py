@@ -61,13 +61,18 @@ def test_torn_last_line_does_not_swallow_the_next_record(log_path: Path) -> None
 
 
 def _die_mid_line(path: str) -> None:
-    """A jusage writer killed in the middle of its write: flag set, half a line written."""
+    """A jusage writer killed in the middle of its write: half a line written, then gone."""
+    import jusage.store as store_module
+
     store = Store(path)
     store.record(Event(ts=2, prompt=2))
-    assert store._meta is not None
-    store._meta[8] = 1  # what _append sets before writing
-    os.write(store._fd, b'{"ts": 3, "prom')
-    os._exit(0)
+
+    def half_then_die(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
+        os._exit(0)
+
+    store_module._write_all = half_then_die  # type: ignore[assignment]
+    store.record(Event(ts=3, prompt=3))
 
 
 def test_a_writer_that_died_mid_line_is_stepped_over_by_a_running_writer(log_path: Path) -> None:
@@ -163,6 +168,39 @@ def test_rewrite_renamed_over_the_log_is_followed(log_path: Path) -> None:
     assert [e.ts for e in Store(log_path).load()] == [9, 2]
 
 
+def test_a_removed_log_is_created_again_before_the_next_append(log_path: Path) -> None:
+    """A long-lived writer whose log was deleted does not write into the unlinked file."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    log_path.unlink()
+    for ts in (2, 3, 4):
+        store.record(Event(ts=ts, prompt=1))
+    assert [e.ts for e in Store(log_path).load()] == [2, 3, 4]
+
+
+def test_a_log_renamed_away_is_left_alone(log_path: Path) -> None:
+    """After the log is renamed (moved aside by a user), the next append goes to the path."""
+    store = Store(log_path)
+    store.record(Event(ts=1, prompt=1))
+    moved = log_path.with_name("old.jsonl")
+    log_path.rename(moved)
+    store.record(Event(ts=2, prompt=1))
+    assert [e.ts for e in Store(moved).load()] == [1]
+    assert [e.ts for e in Store(log_path).load()] == [2]
+
+
+def test_every_name_of_a_log_shares_one_writers_page(tmp_path: Path) -> None:
+    """A log reached through a symbolic link and by its real path has one side page, so a
+    torn line left through one name is noticed by a writer using the other."""
+    real = tmp_path / "real.jsonl"
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    Store(real).record(Event(ts=1, prompt=1))
+    Store(link).record(Event(ts=2, prompt=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jsonl", "real.jsonl", "real.jsonl.meta"]
+    assert [e.ts for e in Store(real).load()] == [1, 2]
+
+
 def test_default_path_honours_environment(tmp_path: Path) -> None:
     """JUSAGE_LOG names the file; JUSAGE_HOME moves the folder; else ~/.jusage."""
     assert default_log_path({"JUSAGE_LOG": str(tmp_path / "x.jsonl")}) == tmp_path / "x.jsonl"
@@ -179,7 +217,7 @@ def test_record_event_stamps_time_and_date(log_path: Path, monkeypatch: pytest.M
     (event,) = Store(log_path).load()
     assert event.ts == 1772366400
     assert event.date == "2026-03-01"
-    assert event.total == 12
+    assert event.tokens == 12
 
 
 def test_record_event_drops_turns_without_tokens(log_path: Path) -> None:
@@ -239,9 +277,26 @@ def _child_records_with(store: Store) -> None:
 
 
 LINE_PARTS = st.sampled_from(
-    [b'{"ts": 1, "prompt": 2}', b'{"ts": 3}', b"{", b"}", b'"x"}', b'{"ts": 4} {"ts": 5}', b'{"ts":', b"6}",
-     b'{"ts": 7, "a": [1,', b"2]}", b"", b"  ", b"\r", b'{"ts": -1}', b"\xff", b"{}",
-     b'{"ts": 8, "a": [{"b": 1}', b'{"c": 2}]}']
+    [
+        b'{"ts": 1, "prompt": 2}',
+        b'{"ts": 3}',
+        b"{",
+        b"}",
+        b'"x"}',
+        b'{"ts": 4} {"ts": 5}',
+        b'{"ts":',
+        b"6}",
+        b'{"ts": 7, "a": [1,',
+        b"2]}",
+        b"",
+        b"  ",
+        b"\r",
+        b'{"ts": -1}',
+        b"\xff",
+        b"{}",
+        b'{"ts": 8, "a": [{"b": 1}',
+        b'{"c": 2}]}',
+    ]
 )
 
 
@@ -251,7 +306,7 @@ def test_block_decoding_equals_line_by_line_decoding(lines: list[bytes]) -> None
     """The one-call decode of a block never differs from decoding each line on its own."""
     import tempfile
 
-    from jusage.events import ROW_DECODER, decode_row
+    from jusage.events import EVENT_DECODER
     from jusage.reading import ReadStats, read_rows
 
     expected, bad = [], 0
@@ -259,14 +314,14 @@ def test_block_decoding_equals_line_by_line_decoding(lines: list[bytes]) -> None
         if not line.strip():
             continue
         try:
-            expected.append(decode_row(line))
+            expected.append(EVENT_DECODER.decode(line))
         except msgspec.DecodeError:
             bad += 1
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "b.jsonl"
         path.write_bytes(b"\n".join(lines))
         stats = ReadStats()
-        got = [row for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+        got = [row for rows in read_rows(path, stats, decoder=EVENT_DECODER) for row in rows]
     assert got == expected
     assert stats.skipped == bad
 
@@ -304,7 +359,7 @@ def test_reads_in_a_small_buffer_keep_every_line(widths: list[int], block: int, 
     import tempfile
 
     import jusage.reading as store_module
-    from jusage.events import ROW_DECODER
+    from jusage.events import EVENT_DECODER
     from jusage.reading import ReadStats, read_rows
 
     lines = [b'{"ts": %d, "project": "%s"}' % (i, b"p" * w) for i, w in enumerate(widths)]
@@ -316,7 +371,7 @@ def test_reads_in_a_small_buffer_keep_every_line(widths: list[int], block: int, 
         saved = store_module.BLOCK
         store_module.BLOCK = block
         try:
-            got = [row.ts for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+            got = [row.ts for rows in read_rows(path, stats, decoder=EVENT_DECODER) for row in rows]
         finally:
             store_module.BLOCK = saved
     assert got == list(range(len(widths)))
@@ -335,7 +390,7 @@ def test_lines_longer_than_the_cap_are_skipped_and_counted(lines: list[tuple[boo
     import tempfile
 
     import jusage.reading as store_module
-    from jusage.events import ROW_DECODER
+    from jusage.events import EVENT_DECODER
     from jusage.reading import ReadStats, read_lines, read_rows
 
     cap = 96
@@ -354,7 +409,7 @@ def test_lines_longer_than_the_cap_are_skipped_and_counted(lines: list[tuple[boo
         store_module.BLOCK, store_module.MAX_LINE = block, cap
         try:
             stats = ReadStats()
-            got = [row.ts for rows in read_rows(path, stats, decoder=ROW_DECODER) for row in rows]
+            got = [row.ts for rows in read_rows(path, stats, decoder=EVENT_DECODER) for row in rows]
             kept = [line for batch in read_lines(path) for line in batch]
         finally:
             store_module.BLOCK, store_module.MAX_LINE = saved

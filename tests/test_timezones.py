@@ -10,11 +10,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from jusage.aggregate import Aggregator, Partial
+from jusage.aggregate import Aggregator, Partial, rollup
 from jusage.cli import main
 from jusage.events import Event
-from jusage.reports import period_report
 from jusage.store import Store
+from jusage.views.reports import period_report
 
 
 def ts(text: str) -> int:
@@ -32,7 +32,7 @@ EVENTS = [
 
 def daily(events: list[Event], zone: str) -> dict[str, int]:
     agg = Aggregator(("model", "project"), tz=ZoneInfo(zone))
-    report = period_report(agg.accumulate(Partial(), events), agg, "daily")
+    report = period_report(rollup(agg.accumulate(Partial(), events), agg), "daily")
     return {row.key: row.tally.prompt for row in report.rows}
 
 
@@ -92,12 +92,12 @@ def test_month_boundary_depends_on_zone() -> None:
     agg_utc = Aggregator(("model", "project"), tz=ZoneInfo("UTC"))
     agg_hnl = Aggregator(("model", "project"), tz=ZoneInfo("Pacific/Honolulu"))
     e = [Event(ts=ts("2026-07-01T05:00:00+00:00"), model="m", prompt=1)]
-    assert [r.key for r in period_report(agg_utc.accumulate(Partial(), e), agg_utc, "monthly").rows] == [
-        "2026-07"
-    ]
-    assert [r.key for r in period_report(agg_hnl.accumulate(Partial(), e), agg_hnl, "monthly").rows] == [
-        "2026-06"
-    ]
+    assert [
+        r.key for r in period_report(rollup(agg_utc.accumulate(Partial(), e), agg_utc), "monthly").rows
+    ] == ["2026-07"]
+    assert [
+        r.key for r in period_report(rollup(agg_hnl.accumulate(Partial(), e), agg_hnl), "monthly").rows
+    ] == ["2026-06"]
 
 
 def test_cli_timezone_option_decides_the_days(runner: CliRunner, log_path: Path) -> None:

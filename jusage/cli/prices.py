@@ -57,8 +57,8 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
       jusage prices --prices ~/my-prices.toml --json
     """
     from jusage.costing import model_prices
-    from jusage.fmt import format_int, render_table, use_color
     from jusage.pricing import Pricer, PricingError
+    from jusage.render.text import format_int, render_table, use_color
 
     if prices_path is not None and not prices_path.is_file():
         raise CliError(f"--prices: {prices_path}: no such file")
@@ -75,7 +75,6 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
     if unknown:
         click.echo(f"warning: no price known for: {', '.join(unknown)}", err=True)
     if as_json:
-
         models = []
         for m in found:
             entry: dict[str, Any] = {

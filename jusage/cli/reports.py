@@ -1,6 +1,6 @@
 """``jusage daily|weekly|monthly|session|blocks|summary``: the cost reports.
 
-The callbacks parse options, call :mod:`jusage.reports` / :mod:`jusage.blocks` and print.
+The callbacks parse options, call :mod:`jusage.views` and :mod:`jusage.render` and print.
 The option decorators here (periods, cost mode, prices) are shared with ``jusage stats``.
 """
 
@@ -28,9 +28,9 @@ from jusage.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from jusage.aggregate import Aggregator, Coster, Partial
-    from jusage.costing import CostMode
-    from jusage.reports import Report
+    from jusage.aggregate import Table
+    from jusage.costing import Coster, CostMode
+    from jusage.views.reports import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,7 +135,7 @@ def resolve_window(
 
 def make_cost(mode: str, prices_path: Path | None) -> Coster:
     """The coster for ``--mode`` and ``--prices``; a bad price file is a :class:`CliError`."""
-    from jusage.costing import make_coster
+    from jusage.costing import Coster
     from jusage.pricing import Pricer, PricingError
 
     if prices_path is not None and not prices_path.is_file():
@@ -145,17 +145,18 @@ def make_cost(mode: str, prices_path: Path | None) -> Coster:
     except PricingError as exc:
         raise CliError(f"--prices: {exc}") from None
     cost_mode: CostMode = mode  # type: ignore[assignment]
-    return make_coster(pricer, cost_mode)
+    return Coster(pricer, cost_mode)
 
 
 def _read(
     log_path: Path | None, dims: tuple[str, ...], tz: tzinfo | None, coster: Coster, bucket: str = "day"
-) -> tuple[Partial, Aggregator]:
-    from jusage.reports import read_log
+) -> Table:
+    from jusage.parallel import cpu_workers
+    from jusage.views.reports import read_log
 
     path = readable_log(log_path)
     try:
-        return read_log(path, dims, tz=tz, bucket=bucket, coster=coster)
+        return read_log(path, dims, tz=tz, bucket=bucket, coster=coster, workers=cpu_workers())
     except OSError as exc:
         raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
 
@@ -167,9 +168,9 @@ def _width() -> int:
 
 
 def _emit(report: Report, as_json: bool, mode: str, breakdown: bool = False) -> None:
-    from jusage.fmt import use_color
-    from jusage.reports import report_to_json
-    from jusage.tables import render_report, unpriced_warning
+    from jusage.render.reports import render_report, unpriced_warning
+    from jusage.render.text import use_color
+    from jusage.views.reports import report_to_json
 
     warning = unpriced_warning(report.unpriced_models, mode)  # type: ignore[arg-type]
     if warning:
@@ -211,14 +212,13 @@ def _report_options(func: F) -> F:
 
 
 def _period(period: str, **opts: Any) -> None:
-    from jusage.reports import period_report
+    from jusage.views.reports import period_report
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    partial, agg = _read(opts["log_path"], ("model", "project"), w.tz, coster)
+    table = _read(opts["log_path"], ("model", "project"), w.tz, coster)
     report = period_report(
-        partial,
-        agg,
+        table,
         period,  # type: ignore[arg-type]
         since=w.since,
         until=w.until,
@@ -294,13 +294,13 @@ def session(**opts: Any) -> None:
       jusage session --since 7d --order desc
       jusage session --project jusage --json
     """
-    from jusage.reports import session_report
+    from jusage.views.reports import session_report
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    partial, agg = _read(opts["log_path"], ("session", "project", "model"), w.tz, coster)
+    table = _read(opts["log_path"], ("session", "project", "model"), w.tz, coster)
     report = session_report(
-        partial, agg, tz=w.tz, since=w.since, until=w.until, project=opts["project"], order=opts["order"]
+        table, tz=w.tz, since=w.since, until=w.until, project=opts["project"], order=opts["order"]
     )
     _emit(report, opts["as_json"], opts["mode"], opts["breakdown"])
 
@@ -334,7 +334,7 @@ def summary(**opts: Any) -> None:
       jusage summary --by project,model --since this-month
       jusage summary --by agent,role --json
     """
-    from jusage.reports import parse_dims, summary_dims, summary_report
+    from jusage.views.reports import parse_dims, summary_dims, summary_report
 
     try:
         by = parse_dims(opts["by"])
@@ -343,10 +343,9 @@ def summary(**opts: Any) -> None:
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
     dims = summary_dims(by, project_filter=opts["project"] is not None)
-    partial, agg = _read(opts["log_path"], dims, w.tz, coster)
+    table = _read(opts["log_path"], dims, w.tz, coster)
     report = summary_report(
-        partial,
-        agg,
+        table,
         by,
         since=w.since,
         until=w.until,
@@ -390,14 +389,15 @@ def blocks(**opts: Any) -> None:
     """
     import time
 
-    from jusage.blocks import blocks_to_json, build_blocks, parse_token_limit, render_blocks, select_blocks
-    from jusage.fmt import use_color
+    from jusage.render.blocks import render_blocks
+    from jusage.render.text import use_color
+    from jusage.views.blocks import blocks_to_json, build_blocks, parse_token_limit, select_blocks
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    partial, agg = _read(opts["log_path"], ("model", "project"), w.tz, coster, bucket="hour")
+    table = _read(opts["log_path"], ("model", "project"), w.tz, coster, bucket="hour")
     now = int(time.time())
-    every = build_blocks(partial, agg, now, project=opts["project"])
+    every = build_blocks(table, now, project=opts["project"])
     try:
         limit = parse_token_limit(opts["token_limit"], every)
     except ValueError as exc:
@@ -414,9 +414,9 @@ def blocks(**opts: Any) -> None:
     if any(b.tally.unpriced for b in shown):
         from jusage.aggregate import UNPRICED
         from jusage.costing import unpriced_models
-        from jusage.tables import unpriced_warning
+        from jusage.render.reports import unpriced_warning
 
-        names = unpriced_models((agg.dim_values(k)[0], c[UNPRICED]) for k, c in partial.groups.items())
+        names = unpriced_models((values["model"], c[UNPRICED]) for _, values, c in table.items())
         click.echo(unpriced_warning(names, opts["mode"]), err=True)
     if opts["token_limit"] is not None and limit is None:
         click.echo("note: --token-limit max: no completed block yet, so no limit", err=True)

@@ -50,7 +50,8 @@ def stats(
       jusage stats --since this-month --mode calculate
       jusage stats --log fixtures/sample.jsonl --today 2026-11-20 --timezone UTC
     """
-    from jusage.ledger import log_stats_and_spend
+    from jusage.parallel import cpu_workers
+    from jusage.views.stats import log_stats_and_spend
 
     w = resolve_window(timezone, since, until, today, start_of_week)
     start = w.since
@@ -61,15 +62,15 @@ def stats(
     path = readable_log(log_path)
     try:
         result, spend = log_stats_and_spend(
-            path, today=w.today, tz=w.tz, since=start, until=w.until, coster=coster
+            path, today=w.today, tz=w.tz, since=start, until=w.until, coster=coster, workers=cpu_workers()
         )
     except OSError as exc:
         raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
-    if result.totals.unpriced_tokens:
-        from jusage.tables import unpriced_warning
+    if result.totals.unpriced:
+        from jusage.render.reports import unpriced_warning
 
         named = {s.name: s.unpriced_tokens for s in result.by_model if s.unpriced_tokens}
-        unnamed = result.totals.unpriced_tokens - sum(named.values())
+        unnamed = result.totals.unpriced - sum(named.values())
         if unnamed:
             named["(no model)"] = unnamed
         click.echo(unpriced_warning(named, mode), err=True)  # type: ignore[arg-type]
@@ -80,14 +81,13 @@ def stats(
             err=True,
         )
     if as_json:
-
-        from jusage.render import stats_to_json
+        from jusage.render.stats import stats_to_json
 
         echo_json(stats_to_json(result, spend))
     else:
         import shutil
 
-        from jusage.render import render_stats
+        from jusage.render.stats import render_stats
 
         width = shutil.get_terminal_size((80, 24)).columns
         click.echo(render_stats(result, w.today, width=width, spend=spend))

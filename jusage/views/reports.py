@@ -1,9 +1,9 @@
-"""The reports: daily, weekly, monthly, session and summary, built from partial aggregations.
+"""The reports: daily, weekly, monthly, session and summary, built from aggregated tables.
 
-Each builder is a pure function from a :class:`~jusage.aggregate.Partial` (and the
-:class:`~jusage.aggregate.Aggregator` that made it) to a :class:`Report`; the ``*_to_json``
-functions give ccusage's JSON shape and field names; :mod:`jusage.tables` renders them as
-plain-text tables. Nothing here reads the clock; only :func:`read_log` reads a file.
+Each builder is a pure function from a :class:`~jusage.aggregate.Table` to a :class:`Report`;
+the ``*_to_json`` functions give ccusage's JSON shape and field names;
+:mod:`jusage.render.reports` renders them as plain-text tables. Nothing here reads the clock;
+only :func:`read_log` reads a file.
 
 Token figures in ccusage's terms (Anthropic's convention) from jusage's inclusive counters:
 
@@ -25,19 +25,13 @@ from datetime import date, tzinfo
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
-from jusage.aggregate import (
-    TOTAL,
-    UNPRICED,
-    Aggregator,
-    Partial,
-    add_counters,
-)
+from jusage.aggregate import COMPLETION, PROMPT, UNPRICED, Aggregator, Table, Usage, add_counters, rollup
 from jusage.costing import unpriced_models
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from jusage.aggregate import Coster
+    from jusage.costing import Coster
 
 __all__ = [
     "PERIODS",
@@ -45,7 +39,6 @@ __all__ = [
     "Period",
     "Report",
     "Row",
-    "Tally",
     "parse_dims",
     "period_report",
     "read_log",
@@ -89,60 +82,21 @@ Order = Literal["asc", "desc"]
 
 
 @dataclass(frozen=True, slots=True)
-class Tally:
-    """Summed counters of some events (jusage's inclusive convention), cost in pico-dollars.
-
-    ``first`` and ``last`` are the earliest and latest ``ts`` (0 when empty).
-    """
-
-    total: int = 0
-    prompt: int = 0
-    completion: int = 0
-    cached: int = 0
-    reasoning: int = 0
-    cache_write: int = 0
-    calls: int = 0
-    turns: int = 0
-    cost_pico: int = 0
-    unpriced: int = 0
-    first: int = 0
-    last: int = 0
-
-    @property
-    def input_tokens(self) -> int:
-        """Non-cached input: ``prompt - cached - cache_write`` (ccusage's ``inputTokens``)."""
-        return self.prompt - self.cached - self.cache_write
-
-    @property
-    def total_tokens(self) -> int:
-        """Input, output, cache writes and cache reads: ``prompt + completion``."""
-        return self.prompt + self.completion
-
-    @property
-    def cost_micro(self) -> int:
-        """Cost in integer micro-dollars, rounded half up."""
-        return (self.cost_pico + 500_000) // 1_000_000
-
-    @property
-    def cost_usd(self) -> float:
-        """Cost in US dollars (for JSON)."""
-        return self.cost_pico / _PICO_PER_USD
-
-
-@dataclass(frozen=True, slots=True)
 class Row:
     """One row of a report: its key (a date, week, month or session id) and its usage.
 
     ``models`` is the per-model breakdown, most expensive first. ``project`` is set for
-    session rows (the project with most tokens in the session).
+    session rows (the project with most tokens in the session). ``labels`` are the values
+    of a summary row's dimensions.
     """
 
     key: str
-    tally: Tally
-    models: tuple[tuple[str, Tally], ...] = ()
+    tally: Usage
+    models: tuple[tuple[str, Usage], ...] = ()
     project: str = ""
     first_day: str = ""
     last_day: str = ""
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,19 +104,19 @@ class Report:
     """A finished report: rows in the requested order, the totals, and what had no price.
 
     ``kind`` is ``daily``, ``weekly``, ``monthly``, ``session`` or ``summary``; for a summary
-    ``by`` names the grouping dimensions and each row's ``key`` joins their values with tabs.
+    ``by`` names the grouping dimensions and each row's ``labels`` holds their values.
     """
 
     kind: str
     rows: tuple[Row, ...]
-    totals: Tally
+    totals: Usage
     unpriced_models: dict[str, int]
     skipped_lines: int = 0
     by: tuple[str, ...] = ()
 
 
 class _Acc:
-    """A mutable :class:`Tally` under construction."""
+    """A :class:`~jusage.aggregate.Usage` under construction."""
 
     __slots__ = ("c",)
 
@@ -175,8 +129,8 @@ class _Acc:
         else:
             self.c = list(counters)
 
-    def tally(self) -> Tally:
-        return Tally(*self.c) if self.c else Tally()
+    def usage(self) -> Usage:
+        return Usage.of(self.c)
 
 
 # -- selecting groups -----------------------------------------------------------------------------
@@ -191,26 +145,22 @@ def project_matches(project: str, wanted: str) -> bool:
 
 
 def _select(
-    partial: Partial,
-    aggregator: Aggregator,
+    table: Table,
     since: date | None,
     until: date | None,
     project: str | None,
 ) -> Iterator[tuple[str, dict[str, Any], list[int]]]:
-    """``(day, {dim: value}, counters)`` of the day groups in ``[since, until]`` and project."""
-    if aggregator.bucket != "day":
-        raise ValueError("reports need an aggregator with day buckets")
-    dims = aggregator.dims
-    if project is not None and "project" not in dims:
+    """``(day, {dim: value}, counters)`` of the rows in ``[since, until]`` and project."""
+    if table.bucket != "day":
+        raise ValueError("reports need a table with day buckets")
+    if project is not None and "project" not in table.dims:
         raise ValueError("filtering by project needs the project dimension")
     lo = since.isoformat() if since else ""
     hi = until.isoformat() if until else "9999-99-99"
     matches: dict[str, bool] = {}
-    for key, counters in partial.groups.items():
-        day = key[0]
+    for day, values, counters in table.items():
         if not lo <= day <= hi:
             continue
-        values = dict(zip(dims, aggregator.dim_values(key), strict=True))
         if project is not None:
             name = values["project"]
             ok = matches.get(name)
@@ -240,9 +190,9 @@ def period_key(day: str, period: str, start_of_week: int = 0) -> str:
         return day
 
 
-def _breakdown(per_model: dict[str, _Acc]) -> tuple[tuple[str, Tally], ...]:
-    items = [(name or NO_MODEL, acc.tally()) for name, acc in per_model.items()]
-    items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total_tokens, item[0]))
+def _breakdown(per_model: dict[str, _Acc]) -> tuple[tuple[str, Usage], ...]:
+    items = [(name or NO_MODEL, acc.usage()) for name, acc in per_model.items()]
+    items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total, item[0]))
     return tuple(items)
 
 
@@ -259,8 +209,7 @@ def _sorted_rows(rows: list[Row], order: Order) -> tuple[Row, ...]:
 
 
 def period_report(
-    partial: Partial,
-    aggregator: Aggregator,
+    table: Table,
     period: Period,
     *,
     since: date | None = None,
@@ -269,19 +218,19 @@ def period_report(
     start_of_week: int = 0,
     order: Order = "asc",
 ) -> Report:
-    """The ``daily``, ``weekly`` or ``monthly`` report of a partial grouped by model (and project).
+    """The ``daily``, ``weekly`` or ``monthly`` report of a table grouped by model (and project).
 
-    Days are the aggregator's calendar days (its time zone); ``[since, until]`` is inclusive;
+    Days are the table's calendar days (its time zone); ``[since, until]`` is inclusive;
     ``project`` keeps only that project (full path or last path part). Rows are in key order,
     ascending or descending.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}")
-    if "model" not in aggregator.dims:
+    if "model" not in table.dims:
         raise ValueError("period reports need the model dimension")
     rows: dict[str, dict[str, _Acc]] = {}
     unpriced: list[tuple[str, int]] = []
-    for day, values, counters in _select(partial, aggregator, since, until, project):
+    for day, values, counters in _select(table, since, until, project):
         model = values["model"]
         per_model = rows.setdefault(period_key(day, period, start_of_week), {})
         acc = per_model.get(model)
@@ -296,13 +245,12 @@ def period_report(
         for acc in per_model.values():
             total.add(acc.c)
             grand.add(acc.c)
-        out.append(Row(key, total.tally(), _breakdown(per_model)))
-    return Report(period, _sorted_rows(out, order), grand.tally(), _unpriced(unpriced), partial.skipped)
+        out.append(Row(key, total.usage(), _breakdown(per_model)))
+    return Report(period, _sorted_rows(out, order), grand.usage(), _unpriced(unpriced), table.skipped)
 
 
 def session_report(
-    partial: Partial,
-    aggregator: Aggregator,
+    table: Table,
     *,
     tz: tzinfo | None = None,
     since: date | None = None,
@@ -310,20 +258,20 @@ def session_report(
     project: str | None = None,
     order: Order = "asc",
 ) -> Report:
-    """One row per session, from a partial grouped by ``("session", "project", "model")``.
+    """One row per session, from a table grouped by ``("session", "project", "model")``.
 
     A session's project is the one with most of its tokens. Its first and last activity are
     the calendar days (in ``tz``; None = local) of its first and last event in the window.
     Rows are ordered by last activity (then session id), ascending or descending.
     """
-    if not {"session", "project", "model"} <= set(aggregator.dims):
+    if not {"session", "project", "model"} <= set(table.dims):
         raise ValueError("session reports need the session, project and model dimensions")
-    from jusage.days import day_fn
+    from jusage.days import Calendar
 
     sessions: dict[str, dict[str, _Acc]] = {}
     projects: dict[str, dict[str, int]] = {}
     unpriced: list[tuple[str, int]] = []
-    for _day, values, counters in _select(partial, aggregator, since, until, project):
+    for _day, values, counters in _select(table, since, until, project):
         session, model = values["session"], values["model"]
         per_model = sessions.setdefault(session, {})
         acc = per_model.get(model)
@@ -331,9 +279,9 @@ def session_report(
             acc = per_model[model] = _Acc()
         acc.add(counters)
         tokens = projects.setdefault(session, {})
-        tokens[values["project"]] = tokens.get(values["project"], 0) + counters[TOTAL]
+        tokens[values["project"]] = tokens.get(values["project"], 0) + counters[PROMPT] + counters[COMPLETION]
         unpriced.append((model, counters[UNPRICED]))
-    day = day_fn(tz)
+    day = Calendar(tz).day
     out: list[Row] = []
     grand = _Acc()
     for session, per_model in sessions.items():
@@ -341,11 +289,11 @@ def session_report(
         for acc in per_model.values():
             total.add(acc.c)
             grand.add(acc.c)
-        tally = total.tally()
+        tally = total.usage()
         top = sorted(projects[session].items(), key=lambda item: (-item[1], item[0]))[0][0]
         out.append(Row(session, tally, _breakdown(per_model), top, day(tally.first), day(tally.last)))
     out.sort(key=lambda r: (r.tally.last, r.key), reverse=order == "desc")
-    return Report("session", tuple(out), grand.tally(), _unpriced(unpriced), partial.skipped)
+    return Report("session", tuple(out), grand.usage(), _unpriced(unpriced), table.skipped)
 
 
 def parse_dims(text: str) -> tuple[str, ...]:
@@ -376,8 +324,7 @@ def summary_dims(by: Sequence[str], *, project_filter: bool = False) -> tuple[st
 
 
 def summary_report(
-    partial: Partial,
-    aggregator: Aggregator,
+    table: Table,
     by: Sequence[str],
     *,
     since: date | None = None,
@@ -393,13 +340,13 @@ def summary_report(
     from jusage.pricing import infer_provider
 
     by = tuple(by)
-    missing = [d for d in summary_dims(by) if d not in aggregator.dims]
+    missing = [d for d in summary_dims(by) if d not in table.dims]
     if missing:
         raise ValueError(f"the aggregation lacks the dimensions {missing}")
     providers: dict[str, str] = {}
     groups: dict[tuple[str, ...], _Acc] = {}
     unpriced: list[tuple[str, int]] = []
-    for day, values, counters in _select(partial, aggregator, since, until, project):
+    for day, values, counters in _select(table, since, until, project):
         label: list[str] = []
         for dim in by:
             if dim in _TIME_DIMS:
@@ -422,28 +369,28 @@ def summary_report(
     out: list[Row] = []
     for key, acc in groups.items():
         grand.add(acc.c)
-        out.append(Row("\t".join(key), acc.tally()))
+        out.append(Row(key[0] if key else "", acc.usage(), labels=key))
     if set(by) <= _TIME_DIMS:
-        out.sort(key=lambda r: r.key)
+        out.sort(key=lambda r: r.labels)
     else:
-        out.sort(key=lambda r: (-r.tally.total, r.key))
-    return Report("summary", tuple(out), grand.tally(), _unpriced(unpriced), partial.skipped, by)
+        out.sort(key=lambda r: (-r.tally.total, r.labels))
+    return Report("summary", tuple(out), grand.usage(), _unpriced(unpriced), table.skipped, by)
 
 
 # -- JSON -----------------------------------------------------------------------------------------
 
 
-def _tokens_json(t: Tally) -> dict[str, Any]:
+def _tokens_json(t: Usage) -> dict[str, Any]:
     return {
         "inputTokens": t.input_tokens,
         "outputTokens": t.completion,
         "cacheCreationTokens": t.cache_write,
         "cacheReadTokens": t.cached,
-        "totalTokens": t.total_tokens,
+        "totalTokens": t.total,
     }
 
 
-def _totals_json(t: Tally) -> dict[str, Any]:
+def _totals_json(t: Usage) -> dict[str, Any]:
     return {**_tokens_json(t), "totalCost": t.cost_usd, "unpricedTokens": t.unpriced}
 
 
@@ -505,7 +452,7 @@ def summary_to_json(report: Report) -> dict[str, Any]:
         t = row.tally
         rows.append(
             {
-                **dict(zip(report.by, row.key.split("\t"), strict=True)),
+                **dict(zip(report.by, row.labels, strict=True)),
                 **_tokens_json(t),
                 "reasoningTokens": t.reasoning,
                 "calls": t.calls,
@@ -529,9 +476,10 @@ def read_log(
     tz: tzinfo | None = None,
     bucket: str = "day",
     coster: Coster | None = None,
-) -> tuple[Partial, Aggregator]:
-    """Aggregate the log at ``path`` by ``dims`` (a missing file is an empty log)."""
+    workers: int = 1,
+) -> Table:
+    """The log at ``path`` aggregated by ``dims`` and priced (a missing file is an empty log)."""
     from jusage.scan import aggregate_file
 
     aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
-    return aggregate_file(path, aggregator, cache=""), aggregator
+    return rollup(aggregate_file(path, aggregator, workers=workers, checkpoint=True), aggregator)

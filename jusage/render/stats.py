@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from jusage.aggregate import DayBucket, Share, Stats
-from jusage.fmt import format_int, format_tokens, format_usd, render_table
-
-if TYPE_CHECKING:
-    from jusage.costing import Spend
+from jusage.aggregate import Usage
+from jusage.render.text import format_int, format_tokens, format_usd, render_table
+from jusage.views.stats import Share, Spend, Stats
 
 __all__ = ["render_stats", "sparkline", "stats_to_json"]
 
@@ -48,7 +46,7 @@ def stats_to_json(stats: Stats, spend: Spend | None = None) -> dict[str, Any]:
             "calls": t.calls,
             "turns": t.turns,
             "cost_usd": _usd(t.cost_pico),
-            "unpriced_tokens": t.unpriced_tokens,
+            "unpriced_tokens": t.unpriced,
         },
         "active_days": stats.active_days,
         "current_streak": stats.current_streak,
@@ -56,10 +54,10 @@ def stats_to_json(stats: Stats, spend: Spend | None = None) -> dict[str, Any]:
         "most_used_model": stats.most_used_model,
         "cache_hit_rate": stats.cache_hit_rate,
         "cache_supported": stats.cache_supported,
-        "days": {d: _day_json(stats.days[d]) for d in sorted(stats.days)},
+        "days": {d: _day_json(d, stats.days[d]) for d in sorted(stats.days)},
         "by_model": [_share_json(s) for s in stats.by_model],
         "by_project": [_share_json(s) for s in stats.by_project],
-        "trend": [_day_json(b) for b in stats.trend],
+        "trend": [_day_json(d, usage) for d, usage in stats.trend],
         "skipped_lines": stats.skipped_lines,
     }
     if spend is not None:
@@ -71,13 +69,13 @@ def stats_to_json(stats: Stats, spend: Spend | None = None) -> dict[str, Any]:
     return out
 
 
-def _day_json(b: DayBucket) -> dict[str, Any]:
+def _day_json(day: str, usage: Usage) -> dict[str, Any]:
     return {
-        "date": b.date,
-        "tokens": b.tokens,
-        "turns": b.turns,
-        "calls": b.calls,
-        "cost_usd": _usd(b.cost_pico),
+        "date": day,
+        "tokens": usage.total,
+        "turns": usage.turns,
+        "calls": usage.calls,
+        "cost_usd": _usd(usage.cost_pico),
     }
 
 
@@ -150,7 +148,7 @@ def render_stats(
         + (f"{stats.cache_hit_rate * 100:10.1f}%" if stats.cache_supported else "  (no cache use seen)"),
         f"Most used model  {stats.most_used_model or '-'}",
         f"Cost       {format_usd(t.cost_micro):>15}"
-        + (f"   + {format_int(t.unpriced_tokens)} tokens with no price" if t.unpriced_tokens else ""),
+        + (f"   + {format_int(t.unpriced)} tokens with no price" if t.unpriced else ""),
     ]
     if spend is not None:
         lines.append(
@@ -177,7 +175,7 @@ def _trend_lines(stats: Stats, today: date, width: int, unicode: bool) -> list[s
     span = max(7, min(width - 14, 60))
     last = max(today, max(date.fromisoformat(d) for d in stats.days if d[:1].isdigit() and d > "0001"))
     days = [last - timedelta(days=i) for i in range(span - 1, -1, -1)]
-    values = [stats.days.get(d.isoformat(), DayBucket(d.isoformat())).tokens for d in days]
+    values = [stats.days.get(d.isoformat(), Usage()).total for d in days]
     peak = max(values, default=0)
     return [
         f"Last {span} days (peak {format_tokens(peak)} tokens/day)",

@@ -1,9 +1,9 @@
-"""Five-hour usage blocks, as Anthropic meters them, built from an hourly partial aggregation.
+"""Five-hour usage blocks, as Anthropic meters them, built from an hourly aggregated table.
 
 A block starts at its first event floored to the UTC hour and covers the five hours from
 there, ``[start, start + 5 h)``; the first event at or after its end starts the next block
 (so an idle gap of more than five hours always does). Blocks never overlap, and since a
-block's edges are whole hours, per-hour groups (``Aggregator(bucket="hour")``) decide
+block's edges are whole hours, per-hour rows (``Aggregator(bucket="hour")``) decide
 exactly which block every event belongs to. ccusage counts an event at exactly
 ``start + 5 h`` in the old block; here it opens the next one, which keeps blocks disjoint.
 
@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from jusage.aggregate import COMPLETION, PROMPT, Aggregator, Partial
-from jusage.fmt import format_int, format_usd, render_table
-from jusage.reports import Tally, _Acc, project_matches
-from jusage.tables import short_model
+from jusage.aggregate import COMPLETION, PROMPT, Table, Usage
+from jusage.views.reports import _Acc, project_matches
 
 __all__ = [
     "BLOCK_SECONDS",
@@ -36,7 +34,6 @@ __all__ = [
     "build_blocks",
     "max_completed_tokens",
     "parse_token_limit",
-    "render_blocks",
     "select_blocks",
 ]
 
@@ -60,7 +57,7 @@ class Block:
 
     start: int
     end: int
-    tally: Tally
+    tally: Usage
     models: tuple[str, ...] = ()
     active: bool = False
     gap: bool = False
@@ -68,7 +65,7 @@ class Block:
     @property
     def tokens(self) -> int:
         """All tokens of the block (input, output, cache writes and reads)."""
-        return self.tally.total_tokens
+        return self.tally.total
 
     def burn_rate(self) -> tuple[float, float] | None:
         """``(tokens per minute, US dollars per hour)`` between its first and last event.
@@ -95,33 +92,22 @@ class Block:
         return tokens, cost, round(remaining / 60)
 
 
-def build_blocks(
-    partial: Partial, aggregator: Aggregator, now: int, *, project: str | None = None
-) -> list[Block]:
-    """The blocks (and gaps) of an hourly partial, in time order; ``now`` decides ``active``.
+def build_blocks(table: Table, now: int, *, project: str | None = None) -> list[Block]:
+    """The blocks (and gaps) of an hourly table, in time order; ``now`` decides ``active``.
 
     ``project`` keeps only the events of that project (full path or last path part); it
-    needs ``project`` among the aggregator's dimensions. ``model`` among them names the
-    models of each block.
+    needs ``project`` among the table's dimensions. ``model`` among them names the models
+    of each block.
     """
-    if aggregator.bucket != "hour":
-        raise ValueError("blocks need an aggregator with hour buckets")
-    dims = aggregator.dims
-    if project is not None and "project" not in dims:
+    if table.bucket != "hour":
+        raise ValueError("blocks need a table with hour buckets")
+    if project is not None and "project" not in table.dims:
         raise ValueError("filtering by project needs the project dimension")
-    model_at = dims.index("model") if "model" in dims else None
-    project_at = dims.index("project") if "project" in dims else None
     hours: dict[int, list[tuple[str, list[int]]]] = {}
-    for key, counters in partial.groups.items():
-        values = aggregator.dim_values(key)
-        if (
-            project is not None
-            and project_at is not None
-            and not project_matches(values[project_at], project)
-        ):
+    for hour, values, counters in table.items():
+        if project is not None and not project_matches(values["project"], project):
             continue
-        model = values[model_at] if model_at is not None else ""
-        hours.setdefault(key[0], []).append((model, counters))
+        hours.setdefault(hour, []).append((values.get("model", ""), counters))
 
     blocks: list[Block] = []
     start = -1
@@ -129,7 +115,7 @@ def build_blocks(
     models: dict[str, int] = {}
 
     def close() -> None:
-        tally = acc.tally()
+        tally = acc.usage()
         names = tuple(m for m, _ in sorted(models.items(), key=lambda i: (-i[1], i[0])) if m)
         end = start + BLOCK_SECONDS
         # ccusage also asks for the last event within 5 h of now, which start <= now < end implies
@@ -142,7 +128,7 @@ def build_blocks(
             # after more than five hours of silence, list the gap up to the next block's start
             gap_start = blocks[-1].tally.last + BLOCK_SECONDS
             if gap_start < hour:
-                blocks.append(Block(gap_start, hour, Tally(), gap=True))
+                blocks.append(Block(gap_start, hour, Usage(), gap=True))
             start = -1
         if start < 0:
             start = hour
@@ -191,9 +177,9 @@ def select_blocks(
     """The blocks a report shows: those starting on a day in ``[since, until]`` (``YYYY-MM-DD``,
     in ``tz``), then only the active one(s) with ``active``, only the last three days' (and the
     active) with ``recent``. Gaps at the ends of the selection are dropped."""
-    from jusage.days import day_fn
+    from jusage.days import Calendar
 
-    day = day_fn(tz)
+    day = Calendar(tz).day
     lo, hi = since or "", until or "9999-99-99"
     out = [b for b in blocks if lo <= day(b.start) <= hi]
     if active:
@@ -278,94 +264,3 @@ def block_to_json(block: Block, now: int, limit: int | None = None) -> dict[str,
 def blocks_to_json(blocks: Sequence[Block], now: int, limit: int | None = None) -> dict[str, Any]:
     """``{"blocks": [...]}`` as ccusage's ``blocks --json`` writes it."""
     return {"blocks": [block_to_json(b, now, limit) for b in blocks]}
-
-
-# -- table ----------------------------------------------------------------------------------------
-
-
-def _local(ts: int, tz: tzinfo | None) -> str:
-    try:
-        moment = datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts)
-    except (OverflowError, OSError, ValueError):  # outside the calendar, as in _iso
-        return "0000-00-00 00:00"
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _duration(seconds: int) -> str:
-    minutes = max(0, seconds) // 60
-    return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def render_blocks(
-    blocks: Sequence[Block],
-    now: int,
-    *,
-    tz: tzinfo | None = None,
-    limit: int | None = None,
-    width: int = 80,
-    color: bool = False,
-) -> str:
-    """Blocks as a table: start (in ``tz``), duration or status, models, tokens, % of the
-    limit (with one), cost. The active block gets REMAINING (with a limit) and PROJECTED rows
-    and a line with its burn rate."""
-    headers = ["Block Start", "Duration", "Models", "Tokens", *(["%"] if limit else []), "Cost"]
-    align = "lll" + "r" * (len(headers) - 3)
-    rows: list[list[str]] = []
-    lines: list[str] = []
-    for b in blocks:
-        pct: list[str] = []
-        if b.gap:
-            rows.append(
-                [
-                    _local(b.start, tz),
-                    f"{_duration(b.end - b.start)} gap",
-                    "-",
-                    "-",
-                    *(["-"] if limit else []),
-                    "-",
-                ]
-            )
-            continue
-        if limit:
-            pct = [f"{b.tokens / limit * 100:.1f}%"]
-        status = f"ACTIVE, {_duration(b.end - now)} left" if b.active else _duration(b.tally.last - b.start)
-        cost = format_usd(b.tally.cost_micro) + ("*" if b.tally.unpriced else "")
-        rows.append(
-            [
-                _local(b.start, tz),
-                status,
-                ", ".join(short_model(m) for m in b.models) or "-",
-                format_int(b.tokens),
-                *pct,
-                cost,
-            ]
-        )
-        if b.active:
-            if limit:
-                left = max(0, limit - b.tokens)
-                rows.append(["", "REMAINING", "", format_int(left), f"{left / limit * 100:.1f}%", ""])
-            projected = b.projection(now)
-            if projected is not None:
-                tokens, cost_pico, _ = projected
-                rows.append(
-                    [
-                        "",
-                        "PROJECTED",
-                        "",
-                        format_int(tokens),
-                        *([f"{tokens / limit * 100:.1f}%"] if limit else []),
-                        format_usd((cost_pico + 500_000) // 1_000_000),
-                    ]
-                )
-            rate = b.burn_rate()
-            if rate is not None:
-                lines.append(
-                    f"Active block burn rate: {format_int(round(rate[0]))} tokens/min, "
-                    f"{format_usd(round(rate[1] * 1_000_000))}/hour"
-                )
-    text = render_table(headers, rows, align, max_width=width, color=color)
-    if limit:
-        lines.insert(0, f"Token limit: {format_int(limit)} tokens per block.")
-    if any(b.tally.unpriced for b in blocks):
-        lines.append("* the cost leaves out tokens no price was found for.")
-    return "\n".join([text, *lines])

@@ -1,4 +1,4 @@
-"""Plain-text tables of the reports (see :mod:`jusage.reports`): readable at 80 columns,
+"""Plain-text tables of the reports (see :mod:`jusage.views.reports`): readable at 80 columns,
 numbers right-aligned with thousands separators, costs marked ``*`` where tokens had no price."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from jusage.fmt import format_int, format_usd, render_table
-from jusage.reports import Report, Tally
+from jusage.aggregate import Usage
+from jusage.render.text import format_int, format_usd, render_table
+from jusage.views.reports import Report
 
 if TYPE_CHECKING:
     from jusage.costing import CostMode
@@ -18,16 +19,16 @@ __all__ = ["render_report", "render_summary", "short_model", "unpriced_warning"]
 _HEADING = {"daily": "Date", "weekly": "Week", "monthly": "Month", "session": "Session"}
 
 
-def _cost_cell(t: Tally) -> str:
+def _cost_cell(t: Usage) -> str:
     """The cost, marked ``*`` when some of the tokens had no price."""
     return format_usd(t.cost_micro) + ("*" if t.unpriced else "")
 
 
-def _number_cells(t: Tally, wide: bool) -> list[str]:
+def _number_cells(t: Usage, wide: bool) -> list[str]:
     cells = [format_int(t.input_tokens), format_int(t.completion)]
     if wide:
         cells += [format_int(t.cache_write), format_int(t.cached)]
-    return [*cells, format_int(t.total_tokens), _cost_cell(t)]
+    return [*cells, format_int(t.total), _cost_cell(t)]
 
 
 def render_report(report: Report, *, breakdown: bool = False, width: int = 80, color: bool = False) -> str:
@@ -101,7 +102,7 @@ def render_summary(report: Report, *, width: int = 80, color: bool = False) -> s
     for row in report.rows:
         t = row.tally
         share = t.total / grand if grand else 0.0
-        values = [v or "-" for v in row.key.split("\t")]
+        values = [v or "-" for v in row.labels]
         rows.append(
             [
                 *values,

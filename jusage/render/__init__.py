@@ -1,0 +1,1 @@
+"""Terminal rendering: text tables, numbers, money and the views drawn for people."""
