@@ -225,8 +225,30 @@ EVENT_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _ENCODER = msgspec.json.Encoder()
 
 
+_KINDS = {"int": "a whole number", "float": "a number", "str": "a string", "object": "a JSON object"}
+_GOT = {**_KINDS, "float": "a fraction", "bool": "true or false", "array": "an array", "null": "null"}
+
+
 def _explain(exc: msgspec.ValidationError) -> str:
+    """msgspec's message in words: ``prompt must be at most 9007199254740991``."""
+    import re
+
     text = str(exc)
     if text.startswith("Object missing required field `ts`"):
         return "ts is missing"
-    return text
+    found = re.fullmatch(
+        r"Expected `(\w+)`(?:, got `(\w+)`| (<=|>=|<|>) ([\d.e+-]+))? - at `\$\.(\w+)`", text
+    )
+    if found is None:
+        found = re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", text)
+        if found:
+            return f"expected {_KINDS.get(found[1], found[1])}, got {_GOT.get(found[2], found[2])}"
+        return text
+    kind, got, op, bound, field = found.groups()
+    what = _KINDS.get(kind, kind)
+    if got:
+        return f"{field} must be {what}, got {_GOT.get(got, got)}"
+    if op:
+        words = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}[op]
+        return f"{field} must be {what} {words} {bound}"
+    return f"{field} must be {what}"

@@ -89,8 +89,9 @@ def named_period(name: str, today: date, start_of_week: int = 0) -> tuple[date, 
 def parse_day(text: str, today: date, *, start_of_week: int = 0) -> date:
     """The day a ``--since`` / ``--until`` value names.
 
-    Accepts ``YYYY-MM-DD``, ``YYYYMMDD``, ``today``, ``yesterday``, ``Nd`` (N days before
-    ``today``; ``0d`` is today) and ``Nw`` (7 x N days before ``today``), and the named
+    Accepts ``YYYY-MM-DD``, ``YYYYMMDD``, ``today``, ``yesterday``, ``Nd`` (the first of the
+    last N days, today included: ``1d`` is today, ``7d`` six days ago, as ``--days 7``) and
+    ``Nw`` (the first of the last 7 x N days), N at least 1, and the named
     periods of :func:`named_period`, which give their *first* day here. Case and
     surrounding spaces are ignored. Raises :class:`PeriodError` with a one-line message for
     anything else, including impossible dates such as ``2025-02-30``.
@@ -105,12 +106,15 @@ def parse_day(text: str, today: date, *, start_of_week: int = 0) -> date:
     try:
         if key[:-1].isdigit() and key[-1:] in ("d", "w") and key[:-1].isascii():
             days = int(key[:-1]) * (7 if key.endswith("w") else 1)
-            return today - timedelta(days=days)
+            if days >= 1:
+                return today - timedelta(days=days - 1)
         digits = key[:4] + key[5:7] + key[8:] if len(key) == 10 and key[4] == "-" and key[7] == "-" else key
         if len(digits) == 8 and digits.isdigit() and digits.isascii():
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except (ValueError, OverflowError) as exc:
         raise PeriodError(f"cannot read date {text!r}: {exc}") from None
+    if key[:-1] and set(key[:-1]) == {"0"} and key[-1:] in ("d", "w"):
+        raise PeriodError(f"cannot read date {text!r}: N in Nd or Nw must be at least 1")
     raise PeriodError(f"cannot read date {text!r}: expected {_ACCEPTED}")
 
 

@@ -695,10 +695,22 @@ def a_strange_line(draw: st.DrawFn) -> dict[str, Any]:
 
 
 STRANGE_PATHS = [
-    ("type",), ("timestamp",), ("sessionId",), ("cwd",), ("requestId",), ("uuid",), ("isSidechain",),
-    ("costUSD",), ("message",), ("message", "id"), ("message", "model"), ("message", "usage"),
-    ("message", "usage", "input_tokens"), ("message", "usage", "output_tokens"),
-    ("message", "usage", "cache_creation_input_tokens"), ("message", "usage", "cache_read_input_tokens"),
+    ("type",),
+    ("timestamp",),
+    ("sessionId",),
+    ("cwd",),
+    ("requestId",),
+    ("uuid",),
+    ("isSidechain",),
+    ("costUSD",),
+    ("message",),
+    ("message", "id"),
+    ("message", "model"),
+    ("message", "usage"),
+    ("message", "usage", "input_tokens"),
+    ("message", "usage", "output_tokens"),
+    ("message", "usage", "cache_creation_input_tokens"),
+    ("message", "usage", "cache_read_input_tokens"),
     ("message", "usage", "cache_creation"),
 ]
 

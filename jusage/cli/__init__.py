@@ -47,6 +47,30 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; a usage mistake is one line on stderr and exit status 2.
+
+        click writes a usage line, a hint and the error; the error alone says it, so only
+        the error is written.
+        """
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            raise SystemExit(exc.exit_code) from None
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            raise SystemExit(1) from None
+        if isinstance(result, int) and result:
+            raise SystemExit(result)
+        return result
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:

@@ -122,6 +122,17 @@ def readable_log(path: Path | None) -> Path:
     return resolved
 
 
+def empty_log_message(logs: Any) -> str:
+    """Why a report shows nothing when its log holds no events, and how to fill it."""
+    paths = [Path(p) for p in (logs if isinstance(logs, list | tuple) else [logs]) if p]
+    named = ", ".join(str(p) for p in paths) or str(readable_log(None))
+    state = "is empty" if any(p.exists() for p in paths) else "does not exist yet"
+    return (
+        f"No usage: the log {named} {state}. Fill it with `jusage import claude-code` (or codex, "
+        "jcode, ...), the Claude Code hook (`jusage hook claude-code`), or `jusage record`."
+    )
+
+
 def echo_json(data: Any) -> None:
     """Print ``data`` as JSON indented by two spaces.
 

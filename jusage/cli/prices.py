@@ -117,7 +117,8 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
             "lrrrrlr",
             max_width=width,
             color=use_color(sys.stdout),
-        )
+        ),
+        color=use_color(sys.stdout),
     )
     click.echo("Prices in USD per million tokens, as of each model's last day in the log.")
     if any(m.rates is not None and m.rates.tiers for m in found):

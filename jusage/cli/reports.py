@@ -18,6 +18,7 @@ import click
 from jusage.cli.options import (
     CliError,
     echo_json,
+    empty_log_message,
     json_option,
     log_option,
     parse_today,
@@ -49,7 +50,8 @@ __all__ = [
 ]
 
 _DATES = (
-    "DATE is YYYY-MM-DD, YYYYMMDD, today, yesterday, Nd or Nw (days or weeks ago), "
+    "DATE is YYYY-MM-DD, YYYYMMDD, today, yesterday, Nd or Nw (the last N days or weeks, "
+    "today included), "
     "this-week, last-week, this-month or last-month."
 )
 
@@ -150,13 +152,13 @@ def make_cost(mode: str, prices_path: Path | None) -> Coster:
 
 def _read(
     log_path: Path | None, dims: tuple[str, ...], tz: tzinfo | None, coster: Coster, bucket: str = "day"
-) -> Table:
+) -> tuple[Table, Path]:
     from jusage.parallel import cpu_workers
     from jusage.views.reports import read_log
 
     path = readable_log(log_path)
     try:
-        return read_log(path, dims, tz=tz, bucket=bucket, coster=coster, workers=cpu_workers())
+        return read_log(path, dims, tz=tz, bucket=bucket, coster=coster, workers=cpu_workers()), path
     except OSError as exc:
         raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
 
@@ -167,7 +169,14 @@ def _width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def _emit(report: Report, as_json: bool, mode: str, breakdown: bool = False) -> None:
+def _emit(
+    report: Report,
+    as_json: bool,
+    mode: str,
+    breakdown: bool = False,
+    *,
+    source: tuple[Table, Path] | None = None,
+) -> None:
     from jusage.render.reports import render_report, unpriced_warning
     from jusage.render.text import use_color
     from jusage.views.reports import report_to_json
@@ -178,9 +187,32 @@ def _emit(report: Report, as_json: bool, mode: str, breakdown: bool = False) -> 
     if as_json:
         echo_json(report_to_json(report))
     elif not report.rows:
-        click.echo("No usage in this period.")
+        click.echo(nothing_to_show(*source) if source else "No usage in this period.")
     else:
-        click.echo(render_report(report, breakdown=breakdown, width=_width(), color=use_color(sys.stdout)))
+        colour = use_color(sys.stdout)
+        click.echo(render_report(report, breakdown=breakdown, width=_width(), color=colour), color=colour)
+
+
+def nothing_to_show(table: Table, log: Path, period: str = "this period") -> str:
+    """What to say when a report has no rows: the log read and how to fill it when it holds
+    nothing at all, else that the period has no usage."""
+    if table.rows or table.skipped:
+        return f"No usage in {period}."
+    return empty_log_message(log)
+
+
+def _now(w: Window) -> int:
+    """The moment blocks are judged at: now, or with ``--today`` another day, its last second."""
+    import time
+    from datetime import datetime, timedelta
+    from datetime import time as clock
+
+    from jusage.days import today_in
+
+    if w.today == today_in(w.tz):
+        return int(time.time())
+    end = datetime.combine(w.today + timedelta(days=1), clock(), tzinfo=w.tz)
+    return int(end.timestamp()) - 1
 
 
 def _report_options(func: F) -> F:
@@ -216,7 +248,7 @@ def _period(period: str, **opts: Any) -> None:
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    table = _read(opts["log_path"], ("model", "project"), w.tz, coster)
+    table, path = _read(opts["log_path"], ("model", "project"), w.tz, coster)
     report = period_report(
         table,
         period,  # type: ignore[arg-type]
@@ -226,7 +258,7 @@ def _period(period: str, **opts: Any) -> None:
         start_of_week=w.start_of_week,
         order=opts["order"],
     )
-    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"])
+    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"], source=(table, path))
 
 
 @click.command()
@@ -298,11 +330,11 @@ def session(**opts: Any) -> None:
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    table = _read(opts["log_path"], ("session", "project", "model"), w.tz, coster)
+    table, path = _read(opts["log_path"], ("session", "project", "model"), w.tz, coster)
     report = session_report(
         table, tz=w.tz, since=w.since, until=w.until, project=opts["project"], order=opts["order"]
     )
-    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"])
+    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"], source=(table, path))
 
 
 @click.command()
@@ -343,7 +375,7 @@ def summary(**opts: Any) -> None:
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
     dims = summary_dims(by, project_filter=opts["project"] is not None)
-    table = _read(opts["log_path"], dims, w.tz, coster)
+    table, path = _read(opts["log_path"], dims, w.tz, coster)
     report = summary_report(
         table,
         by,
@@ -352,7 +384,7 @@ def summary(**opts: Any) -> None:
         project=opts["project"],
         start_of_week=w.start_of_week,
     )
-    _emit(report, opts["as_json"], opts["mode"])
+    _emit(report, opts["as_json"], opts["mode"], source=(table, path))
 
 
 @click.command()
@@ -378,8 +410,9 @@ def blocks(**opts: Any) -> None:
     A block starts at its first event floored to the hour and lasts five hours; the first
     event after that starts a new block (so does any gap of more than five hours). The
     active block shows its burn rate (tokens per minute, cost per hour) and a projection to
-    its end. --since/--until select blocks by the day they start on. --json writes
-    ccusage's {"blocks": [...]}.
+    its end. --since/--until select blocks by the day they start on. With --today set to
+    another day, "now" (for --active, --recent and the active block) is that day's last
+    second. --json writes ccusage's {"blocks": [...]}.
 
     \b
     Examples:
@@ -387,16 +420,14 @@ def blocks(**opts: Any) -> None:
       jusage blocks --active --token-limit max
       jusage blocks --json --since today
     """
-    import time
-
     from jusage.render.blocks import render_blocks
     from jusage.render.text import use_color
     from jusage.views.blocks import blocks_to_json, build_blocks, parse_token_limit, select_blocks
 
     w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
     coster = make_cost(opts["mode"], opts["prices_path"])
-    table = _read(opts["log_path"], ("model", "project"), w.tz, coster, bucket="hour")
-    now = int(time.time())
+    table, path = _read(opts["log_path"], ("model", "project"), w.tz, coster, bucket="hour")
+    now = _now(w)
     every = build_blocks(table, now, project=opts["project"])
     try:
         limit = parse_token_limit(opts["token_limit"], every)
@@ -423,8 +454,9 @@ def blocks(**opts: Any) -> None:
     if opts["as_json"]:
         echo_json(blocks_to_json(shown, now, limit))
     elif not shown:
-        click.echo("No active block." if opts["active"] else "No usage in this period.")
+        click.echo("No active block." if opts["active"] else nothing_to_show(table, path))
     else:
+        colour = use_color(sys.stdout)
         click.echo(
-            render_blocks(shown, now, tz=w.tz, limit=limit, width=_width(), color=use_color(sys.stdout))
+            render_blocks(shown, now, tz=w.tz, limit=limit, width=_width(), color=colour), color=colour
         )

@@ -55,9 +55,10 @@ def stats(
 
     w = resolve_window(timezone, since, until, today, start_of_week)
     start = w.since
+    if last_days is not None and since is not None:
+        raise CliError("give --days or --since, not both (--days 7 is the same as --since 7d)")
     if last_days is not None:
-        window_start = w.today - timedelta(days=last_days - 1)
-        start = max(start, window_start) if start else window_start
+        start = w.today - timedelta(days=last_days - 1)
     coster = make_cost(mode, prices_path)
     path = readable_log(log_path)
     try:
@@ -74,20 +75,22 @@ def stats(
         if unnamed:
             named["(no model)"] = unnamed
         click.echo(unpriced_warning(named, mode), err=True)  # type: ignore[arg-type]
-    if result.totals.turns == 0 and not result.skipped_lines and not as_json:
-        click.echo(
-            f"No usage in {path} yet: record turns with `jusage record` or bring history in with "
-            "`jusage import claude-code` (or codex, jcode).",
-            err=True,
-        )
+    if not result.days and not result.skipped_lines and not as_json:
+        from jusage.cli.options import empty_log_message
+
+        empty = not path.exists() or path.stat().st_size == 0
+        click.echo(empty_log_message(path) if empty else "No usage in this period.", err=True)
     if as_json:
         from jusage.render.stats import stats_to_json
 
         echo_json(stats_to_json(result, spend))
     else:
         import shutil
+        import sys
 
         from jusage.render.stats import render_stats
+        from jusage.render.text import use_color
 
         width = shutil.get_terminal_size((80, 24)).columns
-        click.echo(render_stats(result, w.today, width=width, spend=spend))
+        colour = use_color(sys.stdout)
+        click.echo(render_stats(result, w.today, width=width, spend=spend, color=colour), color=colour)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from jusage.render.reports import short_model
-from jusage.render.text import format_int, format_usd, render_table
+from jusage.render.text import cost_cell, format_int, format_usd, render_table
 from jusage.views.blocks import Block
 
 __all__ = ["render_blocks"]
@@ -58,7 +58,7 @@ def render_blocks(
         if limit:
             pct = [f"{b.tokens / limit * 100:.1f}%"]
         status = f"ACTIVE, {_duration(b.end - now)} left" if b.active else _duration(b.tally.last - b.start)
-        cost = format_usd(b.tally.cost_micro) + ("*" if b.tally.unpriced else "")
+        cost = cost_cell(b.tally.cost_pico, b.tally.unpriced)
         rows.append(
             [
                 _local(b.start, tz),

@@ -7,7 +7,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from jusage.aggregate import Usage
-from jusage.render.text import format_int, format_usd, render_table
+from jusage.render.text import cost_cell, format_int, render_table
 from jusage.views.reports import Report
 
 if TYPE_CHECKING:
@@ -20,8 +20,7 @@ _HEADING = {"daily": "Date", "weekly": "Week", "monthly": "Month", "session": "S
 
 
 def _cost_cell(t: Usage) -> str:
-    """The cost, marked ``*`` when some of the tokens had no price."""
-    return format_usd(t.cost_micro) + ("*" if t.unpriced else "")
+    return cost_cell(t.cost_pico, t.unpriced)
 
 
 def _number_cells(t: Usage, wide: bool) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from jusage.aggregate import Usage
-from jusage.render.text import format_int, format_tokens, format_usd, render_table
+from jusage.render.text import cost_cell, format_int, format_tokens, format_usd, render_table
 from jusage.views.stats import Share, Spend, Stats
 
 __all__ = ["render_stats", "sparkline", "stats_to_json"]
@@ -111,7 +111,7 @@ def sparkline(values: list[int], *, unicode: bool = True) -> str:
 
 def _share_rows(shares: list[Share], limit: int) -> list[list[str]]:
     rows = [
-        [s.name, format_int(s.tokens), f"{s.share * 100:5.1f}%", format_usd(_micro(s.cost_pico))]
+        [s.name, format_int(s.tokens), f"{s.share * 100:5.1f}%", cost_cell(s.cost_pico, s.unpriced_tokens)]
         for s in shares[:limit]
     ]
     if len(shares) > limit:
@@ -121,18 +121,25 @@ def _share_rows(shares: list[Share], limit: int) -> list[list[str]]:
                 f"({len(rest)} more)",
                 format_int(sum(s.tokens for s in rest)),
                 f"{sum(s.share for s in rest) * 100:5.1f}%",
-                format_usd(_micro(sum(s.cost_pico for s in rest))),
+                cost_cell(sum(s.cost_pico for s in rest), sum(s.unpriced_tokens for s in rest)),
             ]
         )
     return rows
 
 
 def render_stats(
-    stats: Stats, today: date, *, width: int = 80, limit: int = 8, spend: Spend | None = None
+    stats: Stats,
+    today: date,
+    *,
+    width: int = 80,
+    limit: int = 8,
+    spend: Spend | None = None,
+    color: bool = False,
 ) -> str:
     """The human view of ``jusage stats``: totals, cost, streaks, shares and a day-by-day trend.
 
-    With ``spend``, a line with today's and this month's spend and the month's projection.
+    With ``spend``, a line with today's and this month's spend and the month's projection;
+    ``color`` makes the tables' headers bold and their rules dim.
     """
     t = stats.totals
     unicode = _can_encode(_BARS)
@@ -157,8 +164,10 @@ def render_stats(
         )
     for heading, shares in (("Model", stats.by_model), ("Project", stats.by_project)):
         if shares:
-            table = render_table([heading, "Tokens", "Share", "Cost"], _share_rows(shares, limit), "lrrr",
-                                 max_width=width)  # fmt: skip
+            rows = _share_rows(shares, limit)
+            table = render_table(
+                [heading, "Tokens", "Share", "Cost"], rows, "lrrr", max_width=width, color=color
+            )
             lines += ["", table]
     if stats.days:
         lines += ["", *_trend_lines(stats, today, width, unicode)]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "cost_cell",
     "format_int",
     "format_tokens",
     "format_usd",
@@ -50,6 +51,14 @@ def format_usd(micro: int, *, decimals: int = 2) -> str:
     return f"{text}.{fraction:0{decimals}d}" if decimals else text
 
 
+def cost_cell(cost_pico: int, unpriced: int) -> str:
+    """A cost for a table cell: ``unpriced`` when none of the tokens had a price, the cost
+    marked ``*`` when some of them had none, else the cost."""
+    if unpriced and not cost_pico:
+        return "unpriced"
+    return format_usd((cost_pico + 500_000) // 1_000_000) + ("*" if unpriced else "")
+
+
 def format_tokens(n: int) -> str:
     """A token count in at most about five characters: ``999``, ``1.2K``, ``3.4M``, ``5.6B``.
 
@@ -77,9 +86,12 @@ def format_int(n: int) -> str:
 
 
 def use_color(stream: TextIO) -> bool:
-    """Whether to colour output to ``stream``: a terminal, and ``NO_COLOR`` not set."""
+    """Whether to colour output to ``stream``: ``NO_COLOR`` set means never, ``FORCE_COLOR``
+    set (and not ``0``) means always, else only on a terminal."""
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
@@ -157,9 +169,18 @@ def render_table(
         shrinkable = [i for i in range(columns) if align[i] == "l" and widths[i] > min_column]
         if not shrinkable:
             break
-        widest = max(shrinkable, key=lambda i: widths[i])
-        widths[widest] -= 1
-        excess -= 1
+        # Cut the widest text columns down towards the next width in one step each, so a cell
+        # millions of characters wide costs a few steps, not one per character.
+        top = max(widths[i] for i in shrinkable)
+        widest = [i for i in shrinkable if widths[i] == top]
+        below = max([min_column, *(widths[i] for i in shrinkable if widths[i] < top)])
+        step = min(top - below, -(-excess // len(widest)))
+        for i in widest:
+            if excess <= 0:
+                break
+            cut = min(step, excess)
+            widths[i] -= cut
+            excess -= cut
 
     def line(cells: Sequence[str]) -> str:
         parts = [
