@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from pathlib import Path
 
+    from jusage.aggregate import Table
     from jusage.pricing import Pricer, PriceSource, Rates
 
 __all__ = [
@@ -156,20 +156,16 @@ class ModelPrice:
     source: PriceSource
 
 
-def model_prices(path: Path, pricer: Pricer) -> list[ModelPrice]:
-    """Every model in the log at ``path`` (most tokens first) with its price and source.
+def model_prices(table: Table, pricer: Pricer) -> list[ModelPrice]:
+    """Every model of ``table`` (grouped by model, UTC days) with its price and source, most
+    tokens first.
 
     The price shown is the one on the last (UTC) day the model appears; each event is still
-    priced at its own date in the reports. A missing log has no models.
+    priced at its own date in the reports.
     """
-    from datetime import UTC
-
-    from jusage.aggregate import COMPLETION, PROMPT, Aggregator, rollup
+    from jusage.aggregate import COMPLETION, PROMPT
     from jusage.pricing import infer_provider
-    from jusage.scan import aggregate_file
 
-    aggregator = Aggregator(("model",), tz=UTC)
-    table = rollup(aggregate_file(path, aggregator, checkpoint=True), aggregator)
     seen: dict[str, list[Any]] = {}
     for (day, model), counters in table.rows.items():
         tokens = counters[PROMPT] + counters[COMPLETION]

@@ -193,17 +193,45 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=Fa
             raise EventError(f"not valid JSON: {exc}") from None
 
     def check(self) -> Event:
-        """This event, once it is known to be what the log reader accepts.
+        """This event, once its values are known to be within the valid ranges.
 
-        Everything that writes an event calls this: the event is encoded and decoded again
-        by the reader's own rules, and a ``total`` other than ``prompt + completion`` is
-        refused. Raises :class:`EventError`.
+        Everything that writes an event calls this. The ranges are those the readers hold
+        every line to (:data:`MAX_COUNT`, :data:`MAX_TS`, :data:`MAX_COST_USD`), and a
+        ``total`` other than ``prompt + completion`` is refused. The types are the
+        annotations': :meth:`create` and the decoders check them, and mypy does for an event
+        built in code. Raises :class:`EventError` naming the first value out of range.
         """
+        try:
+            valid = self._in_range()
+        except TypeError:  # a value of the wrong type, in an event built in code
+            valid = False
+        if not valid:
+            raise EventError(self._out_of_range())
+        return self
+
+    def _in_range(self) -> bool:
+        return (
+            0 <= self.ts <= MAX_TS
+            and 0 <= self.prompt < MAX_COUNT
+            and 0 <= self.completion < MAX_COUNT
+            and self.cached >= 0
+            and self.cache_write >= 0
+            and self.cache_write_1h >= 0
+            and self.reasoning >= 0
+            and 0 <= self.calls < MAX_COUNT
+            and 0 <= self.fallbacks < MAX_COUNT
+            and (self.cost_usd is None or 0 <= self.cost_usd <= MAX_COST_USD)
+            and (self.total is None or self.total == self.prompt + self.completion)
+        )
+
+    def _out_of_range(self) -> str:
         if self.total is not None and self.total != self.prompt + self.completion:
-            raise EventError(
-                f"total ({self.total}) is not prompt + completion ({self.prompt + self.completion})"
-            )
-        return Event.from_json(self.to_json())
+            return f"total ({self.total}) is not prompt + completion ({self.prompt + self.completion})"
+        try:
+            Event.from_dict(msgspec.to_builtins(self))
+        except EventError as exc:
+            return str(exc)
+        return "a value is out of range"
 
     def to_dict(self) -> dict[str, Any]:
         """The event as a JSON-ready dict, optional keys omitted when empty or zero."""

@@ -32,7 +32,18 @@ from jusage.aggregate import Aggregator, Partial
 from jusage.locations import cache_dir
 from jusage.reading import last_line_end, split_ranges
 
-__all__ = ["CHECKPOINT_VERSION", "MAX_CHECKPOINTS", "PARALLEL_THRESHOLD", "aggregate_file", "checkpoint_path"]
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "MAX_CHECKPOINTS",
+    "PARALLEL_THRESHOLD",
+    "aggregate_file",
+    "checkpoint_path",
+    "checkpoints_enabled",
+    "decode_groups",
+    "encode_groups",
+    "probe",
+    "save_atomically",
+]
 
 PARALLEL_THRESHOLD = 32 << 20
 """Ranges smaller than this (bytes) are read in one process: starting workers would cost more."""
@@ -73,7 +84,7 @@ def aggregate_file(
         st = path.stat()
     except FileNotFoundError:
         return Partial()
-    if not checkpoint or os.environ.get("JUSAGE_NO_CACHE", "") not in ("", "0"):
+    if not checkpoint or not checkpoints_enabled():
         return _scan(path, aggregator, 0, st.st_size, workers)
     ckpt = checkpoint_path(path, aggregator)
     start, base = _load(ckpt, path, st, aggregator)
@@ -88,6 +99,11 @@ def aggregate_file(
     return base
 
 
+def checkpoints_enabled() -> bool:
+    """Whether checkpoints may be used (``JUSAGE_NO_CACHE=1`` turns them off)."""
+    return os.environ.get("JUSAGE_NO_CACHE", "") in ("", "0")
+
+
 def checkpoint_path(path: Path, aggregator: Aggregator) -> Path:
     """Where the checkpoint of ``path`` for this aggregation lives."""
     import hashlib
@@ -97,7 +113,7 @@ def checkpoint_path(path: Path, aggregator: Aggregator) -> Path:
     return cache_dir() / f"{digest}.checkpoint"
 
 
-def _probe(path: Path, offset: int) -> bytes:
+def probe(path: Path, offset: int) -> bytes:
     """The covered bytes' windows: at the start, spread over the range, and at its end."""
     spots = sorted({offset * i // _WINDOWS for i in range(_WINDOWS)} | {max(0, offset - _WINDOW)})
     with path.open("rb") as fh:
@@ -115,7 +131,7 @@ def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) ->
             saved.version == CHECKPOINT_VERSION
             and (saved.dev, saved.ino) == (st.st_dev, st.st_ino)
             and 0 < saved.offset <= st.st_size
-            and saved.probe == _probe(path, saved.offset)
+            and saved.probe == probe(path, saved.offset)
         ):
             with contextlib.suppress(OSError):
                 os.utime(ckpt)  # recently used: kept when the folder is trimmed
@@ -126,9 +142,19 @@ def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) ->
 
 
 def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
-    partial = Partial(skipped=saved.skipped)
+    return decode_groups(saved.groups, saved.skipped, aggregator)
+
+
+def encode_groups(partial: Partial) -> list[list[Any]]:
+    """A partial's groups as plain lists (for msgpack): each key's parts, then its counters."""
+    return [[*key, *counters] for key, counters in partial.groups.items()]
+
+
+def decode_groups(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -> Partial:
+    """The partial :func:`encode_groups` wrote, for an aggregation like ``aggregator``'s."""
+    partial = Partial(skipped=skipped)
     bare = len(aggregator.dims) == 1
-    for row in saved.groups:
+    for row in rows:
         bucket, values, model, utc_day, tier, reported, *counters = row
         key = (bucket, values if bare else tuple(values), model, utc_day, tier, reported)
         partial.groups[key] = counters
@@ -136,17 +162,22 @@ def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
 
 
 def _save(ckpt: Path, path: Path, st: os.stat_result, offset: int, partial: Partial) -> None:
-    groups = [[*key, *counters] for key, counters in partial.groups.items()]
+    groups = encode_groups(partial)
     saved = _Checkpoint(
-        CHECKPOINT_VERSION, str(path.resolve()), st.st_dev, st.st_ino, offset, _probe(path, offset),
+        CHECKPOINT_VERSION, str(path.resolve()), st.st_dev, st.st_ino, offset, probe(path, offset),
         partial.skipped, groups,
     )  # fmt: skip
-    # Best effort: a cache that cannot be written (or a sum past 64 bits, which msgpack cannot
-    # hold) only costs time on the next run.
+    save_atomically(ckpt, saved)
+
+
+def save_atomically(ckpt: Path, value: Any) -> None:
+    """Write ``value`` as msgpack to the cache file ``ckpt`` (replaced atomically), then trim
+    the folder. Best effort: a cache that cannot be written (or a sum past 64 bits, which
+    msgpack cannot hold) only costs time on the next run."""
     with contextlib.suppress(OSError, OverflowError):
         ckpt.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = ckpt.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}.tmp")
-        tmp.write_bytes(msgspec.msgpack.encode(saved))
+        tmp.write_bytes(msgspec.msgpack.encode(value))
         tmp.replace(ckpt)
         _trim(ckpt.parent)
 

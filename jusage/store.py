@@ -41,9 +41,12 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "meta_path", "record_event"]
+__all__ = ["Store", "event_line", "meta_path", "record_event"]
 
-_DIRTY = 0  # byte of the meta page set while a writer is writing
+# The page beside the log that every writer maps: the flag a writer sets while it writes,
+# and a 64-bit generation advanced by each rewrite that renames a new file over the log.
+_DIRTY = 0
+_GEN = slice(8, 16)
 _META_SIZE = 4096
 
 
@@ -82,8 +85,10 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._name = os.fspath(self.path)
         self.read_stats = ReadStats()
         self._fd = -1
+        self._gen = b""
         self._ident = (-1, -1)  # (device, inode) of the file self._fd is open on
         self._meta: mmap.mmap | None = None
         self._checked = False  # the tail was looked at since the file was opened
@@ -100,12 +105,18 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     def record(self, event: Event) -> None:
-        """Append one event as one line (checked first: see :meth:`Event.check`)."""
-        self._append(event.check().to_json() + b"\n")
+        """Append one event as one line.
+
+        The event is checked first (see :meth:`Event.check`), and given an ``id`` (random)
+        and this machine's ``host`` when it has none, so copies of the log never count it
+        twice and every report can tell the machines apart.
+        """
+        self._append(event_line(event) + b"\n")
 
     def record_many(self, events: Iterable[Event]) -> int:
-        """Append events in one locked write, each checked first; returns how many."""
-        lines = [event.check().to_json() for event in events]
+        """Append events in one locked write, each checked and stamped as :meth:`record`
+        does; returns how many."""
+        lines = [event_line(event) for event in events]
         if lines:
             self._append(b"\n".join(lines) + b"\n")
         return len(lines)
@@ -141,14 +152,16 @@ class Store:
                 self._meta = _map_meta(meta_path(self.path))
             except (OSError, ValueError):  # no shared page here: every append looks at the tail
                 self._meta = None
+        # The generation is read after opening: a rewrite before that is the file we opened.
+        self._gen = self._meta[_GEN] if self._meta is not None else b""
         self._checked = False
         _open_stores.add(self)
         return fd
 
     def _is_current(self) -> bool:
-        """Whether the path still names the file we hold open (a system call: under the lock)."""
+        """Whether the path still names the file we hold open."""
         try:
-            st = self.path.stat()
+            st = os.stat(self._name)  # noqa: PTH116 - a str path: pathlib adds its own cost per append
         except FileNotFoundError:
             return False
         return (st.st_dev, st.st_ino) == self._ident
@@ -161,14 +174,22 @@ class Store:
             return
         with self._mutex:
             for _attempt in range(8):
+                # The path is looked at before the lock, so the look costs no time under it: a
+                # log removed or renamed away by hand is reopened here, and a rewrite by jusage
+                # (done under the lock) is seen under the lock, by its generation.
+                if self._fd >= 0 and not self._is_current():
+                    self._forget()
                 fd = self._fd if self._fd >= 0 else self._open()
                 _lock(fd)
                 try:
-                    if not self._is_current():  # removed, renamed away or replaced: reopen
-                        self._forget()
-                        continue
                     meta = self._meta
+                    if meta is not None and meta[_GEN] != self._gen:
+                        self._forget()  # rewritten and renamed over while we waited
+                        continue
                     if meta is None or meta[_DIRTY] or not self._checked:
+                        if meta is None and not self._is_current():
+                            self._forget()
+                            continue
                         data = _after_torn_tail(fd, data)
                         self._checked = True
                     if meta is not None:
@@ -187,8 +208,8 @@ class Store:
         """Hold the writers' lock (for rewrites): no record lands while inside.
 
         A rewrite writes the new log beside the old one and renames it over ``path`` inside
-        this block. Writers waiting for the old file's lock then find that the path names
-        another file and reopen it, so they append to the new log.
+        this block. On the way out the generation in the shared page is advanced, so writers
+        waiting for the old file's lock reopen the path and append to the new log.
         """
         with self._mutex:
             if fcntl is None:  # pragma: no cover - Windows
@@ -205,6 +226,9 @@ class Store:
                 try:
                     yield
                 finally:
+                    if self._meta is not None and not self._is_current():
+                        gen = int.from_bytes(self._meta[_GEN], "little") + 1
+                        self._meta[_GEN] = gen.to_bytes(8, "little")
                     _flock(fd, _LOCK_UN)
                     self._forget()
                 return
@@ -229,6 +253,35 @@ class Store:
     def load(self, since: str | None = None) -> list[Event]:
         """All valid events (see :meth:`iter_events`); prefer streaming for large logs."""
         return list(self.iter_events(since))
+
+
+def event_line(event: Event) -> bytes:
+    """The JSON line of ``event``, checked, with an ``id`` and a ``host`` when it has none.
+
+    The missing keys are added at the end of the encoded object rather than by building a
+    new event: the record path runs once per agent turn in many processes at once.
+    """
+    data = event.check().to_json()
+    if not event.id:
+        data = data[:-1] + b',"id":"' + os.urandom(8).hex().encode() + b'"}'
+    if not event.host:
+        data = data[:-1] + _host_key() + b"}"
+    return data
+
+
+def _host_key() -> bytes:
+    """``,"host":"<this machine>"`` as JSON."""
+    global _HOST_KEY
+    if _HOST_KEY is None:
+        import orjson
+
+        from jusage.hosts import host_name
+
+        _HOST_KEY = b',"host":' + orjson.dumps(host_name())
+    return _HOST_KEY
+
+
+_HOST_KEY: bytes | None = None
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:

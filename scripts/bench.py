@@ -65,7 +65,7 @@ def jusage_exe() -> str:
 
 def _writer(path: str, n: int, locked: bool, wid: int, start: multiprocessing.synchronize.Event) -> None:
     from jusage.events import Event
-    from jusage.store import Store
+    from jusage.store import Store, event_line
 
     events = [
         Event(
@@ -88,9 +88,11 @@ def _writer(path: str, n: int, locked: bool, wid: int, start: multiprocessing.sy
             store.record(e)
         store.close()
     else:
+        # The same lines Store.record writes, made the same way (checked, id and host added),
+        # so the two differ only in how they append.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         for e in events:
-            os.write(fd, e.to_json() + b"\n")
+            os.write(fd, event_line(e) + b"\n")
         os.close(fd)
 
 

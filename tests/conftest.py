@@ -31,6 +31,9 @@ def runner() -> CliRunner:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the real ~/.jusage from a test."""
+    """Never touch the real ~/.jusage, nor read the real agents' folders (a report's sync
+    looks there), from a test."""
     monkeypatch.setenv("JUSAGE_HOME", str(tmp_path / "jusage-home"))
-    monkeypatch.delenv("JUSAGE_LOG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("JUSAGE_LOG", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)

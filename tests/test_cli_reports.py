@@ -275,12 +275,12 @@ def test_bad_mode_order_and_by_are_exit_2(runner: CliRunner, log_path: Path) -> 
         assert result.exit_code == 2, args
 
 
-def test_unreadable_log_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    """A directory given as the log is a clear error for every report."""
+def test_a_folder_without_logs_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    """A folder given as --log with no *.jsonl in it is a clear error for every report."""
     for command in REPORTS:
         result = runner.invoke(main, [command, "--log", str(tmp_path)])
         assert result.exit_code == 2
-        assert "directory" in result.stderr
+        assert "no *.jsonl log" in result.stderr
 
 
 def test_empty_log_reports(runner: CliRunner, log_path: Path) -> None:

@@ -8,14 +8,8 @@ from typing import Any
 
 import click
 
-from jusage.cli.options import (
-    CliError,
-    echo_json,
-    json_option,
-    log_option,
-    prices_option,
-    readable_log,
-)
+from jusage.cli.options import CliError, echo_json, json_option, prices_option
+from jusage.cli.query import logs_options, resolve_logs, sync_before_report
 
 
 def _usd(micro: int) -> float:
@@ -40,10 +34,10 @@ def _rates_json(rates: Any) -> dict[str, Any]:
 
 
 @click.command()
-@log_option
+@logs_options
 @prices_option
 @json_option
-def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> None:
+def prices(prices_path: Path | None, as_json: bool, **opts: Any) -> None:
     """Every model in the log, the price used for it and where it came from.
 
     Prices are in US dollars per million tokens, as of the last day the model was used
@@ -66,11 +60,17 @@ def prices(log_path: Path | None, prices_path: Path | None, as_json: bool) -> No
         pricer = Pricer.load(prices_path)
     except PricingError as exc:
         raise CliError(f"--prices: {exc}") from None
-    path = readable_log(log_path)
+    from datetime import UTC
+
+    from jusage.views.reports import read_log
+
+    logs, _named, sync = resolve_logs(opts)
+    if sync:
+        sync_before_report(logs[0], quiet=as_json)
     try:
-        found = model_prices(path, pricer)
+        found = model_prices(read_log(list(logs), ("model",), tz=UTC), pricer)
     except OSError as exc:
-        raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
+        raise CliError(f"cannot read the log: {exc.strerror or exc}") from None
     unknown = [m.model or "(no model)" for m in found if m.rates is None]
     if unknown:
         click.echo(f"warning: no price known for: {', '.join(unknown)}", err=True)

@@ -25,7 +25,7 @@ _HELP = {
     "project": "The project the agent worked in (usually a folder).",
     "session": "The agent's session id.",
     "model": "The model, as the provider names it.",
-    "id": "A unique id for the event.",
+    "id": "A unique id for the event (default: a random one).",
     "source": "What recorded it: claude-code, codex, sdk, ... (default: cli).",
     "provider": "anthropic, openai, google, ... (inferred from the model when absent).",
     "agent": "The agent's name, for grouping.",
@@ -115,12 +115,9 @@ def recordable(event: Event) -> Event:
 
 
 def _event_from_options(given: dict[str, Any]) -> Event:
-    from jusage.hosts import host_name
-
     ts = given.pop("ts", None)
     stamp = int(time.time()) if ts is None else ts
     given.setdefault("source", "cli")
-    given.setdefault("host", host_name())
     try:
         if "date" not in given and stamp >= 0:
             given["date"] = time.strftime("%Y-%m-%d", time.localtime(stamp))

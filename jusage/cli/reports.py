@@ -1,204 +1,72 @@
 """``jusage daily|weekly|monthly|session|blocks|summary``: the cost reports.
 
-The callbacks parse options, call :mod:`jusage.views` and :mod:`jusage.render` and print.
-The option decorators here (periods, cost mode, prices) are shared with ``jusage stats``.
+The callbacks parse options (:mod:`jusage.cli.query`), call :mod:`jusage.views` and
+:mod:`jusage.render` and print.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jusage.cli.options import (
-    CliError,
-    echo_json,
-    empty_log_message,
-    json_option,
-    log_option,
-    parse_today,
-    prices_option,
-    readable_log,
-    resolve_tz,
-    timezone_option,
+from jusage.cli.options import CliError, echo_json
+from jusage.cli.query import (
+    Query,
+    Window,
+    echo_table,
+    make_query,
+    nothing_to_show,
+    query_options,
+    read_table,
+    width,
 )
 
 if TYPE_CHECKING:
     from jusage.aggregate import Table
-    from jusage.costing import Coster, CostMode
     from jusage.views.reports import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = [
-    "Window",
-    "blocks",
-    "cost_options",
-    "daily",
-    "make_cost",
-    "monthly",
-    "period_options",
-    "resolve_window",
-    "session",
-    "summary",
-    "weekly",
-]
+__all__ = ["blocks", "daily", "monthly", "session", "summary", "weekly"]
 
-_DATES = (
-    "DATE is YYYY-MM-DD, YYYYMMDD, today, yesterday, Nd or Nw (the last N days or weeks, "
-    "today included), "
-    "this-week, last-week, this-month or last-month."
-)
+BREAKDOWN_DIMS = ("model", "project", "source", "provider", "host", "agent", "team", "role", "task", "route")
 
 
-def period_options(func: F) -> F:
-    """``--since``, ``--until``, ``--timezone``, ``--start-of-week`` and ``--today``."""
-    options = [
-        click.option(
-            "--since",
-            default=None,
-            metavar="DATE",
-            help="First day to include. The period is [since, until] in whole days, both "
-            "included, in --timezone. " + _DATES,
-        ),
-        click.option(
-            "--until",
-            default=None,
-            metavar="DATE",
-            help="Last day to include (a named period as --until means its last day).",
-        ),
-        timezone_option,
-        click.option(
-            "--start-of-week",
-            default="monday",
-            show_default=True,
-            metavar="DAY",
-            help="First day of a week (monday ... sunday) for weekly rows and this-week/last-week.",
-        ),
-        click.option(
-            "--today",
-            default=None,
-            metavar="YYYY-MM-DD",
-            help="Treat this date as today (for reproducible output).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def cost_options(func: F) -> F:
-    """``--mode auto|calculate|display`` and ``--prices PATH``."""
-    func = prices_option(func)
-    return click.option(
-        "--mode",
-        type=click.Choice(["auto", "calculate", "display"]),
-        default="auto",
-        show_default=True,
-        help="auto: the cost the source reported, else calculated; calculate: always from "
-        "tokens and prices; display: only reported costs (the rest is unpriced).",
-    )(func)
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The resolved period options: zone, today, inclusive days, week start."""
-
-    tz: tzinfo | None
-    today: date
-    since: date | None
-    until: date | None
-    start_of_week: int
-
-
-def resolve_window(
-    timezone: str | None, since: str | None, until: str | None, today: str | None, start_of_week: str
-) -> Window:
-    """Parse the period options; every mistake is a :class:`CliError` (exit status 2)."""
-    from jusage.periods import PeriodError, parse_period, parse_weekday
-
-    tz = resolve_tz(timezone)
-    day = parse_today(today, tz)
-    try:
-        sow = parse_weekday(start_of_week)
-    except PeriodError as exc:
-        raise CliError(f"--start-of-week: {exc}") from None
-    try:
-        first, last = parse_period(since, until, day, sow)
-    except PeriodError as exc:
-        raise CliError(f"--since/--until: {exc}") from None
-    return Window(tz, day, first, last, sow)
-
-
-def make_cost(mode: str, prices_path: Path | None) -> Coster:
-    """The coster for ``--mode`` and ``--prices``; a bad price file is a :class:`CliError`."""
-    from jusage.costing import Coster
-    from jusage.pricing import Pricer, PricingError
-
-    if prices_path is not None and not prices_path.is_file():
-        raise CliError(f"--prices: {prices_path}: no such file")
-    try:
-        pricer = Pricer.load(prices_path)
-    except PricingError as exc:
-        raise CliError(f"--prices: {exc}") from None
-    cost_mode: CostMode = mode  # type: ignore[assignment]
-    return Coster(pricer, cost_mode)
-
-
-def _read(
-    log_path: Path | None, dims: tuple[str, ...], tz: tzinfo | None, coster: Coster, bucket: str = "day"
-) -> tuple[Table, Path]:
-    from jusage.parallel import cpu_workers
-    from jusage.views.reports import read_log
-
-    path = readable_log(log_path)
-    try:
-        return read_log(path, dims, tz=tz, bucket=bucket, coster=coster, workers=cpu_workers()), path
-    except OSError as exc:
-        raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
-
-
-def _width() -> int:
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns
-
-
-def _emit(
-    report: Report,
-    as_json: bool,
-    mode: str,
-    breakdown: bool = False,
-    *,
-    source: tuple[Table, Path] | None = None,
-) -> None:
+def _emit(report: Report, query: Query, table: Table, breakdown: bool = False) -> None:
     from jusage.render.reports import render_report, unpriced_warning
-    from jusage.render.text import use_color
     from jusage.views.reports import report_to_json
 
-    warning = unpriced_warning(report.unpriced_models, mode)  # type: ignore[arg-type]
+    warning = unpriced_warning(report.unpriced_models, query.mode)
     if warning:
         click.echo(warning, err=True)
-    if as_json:
+    _note_pruned(query, table)
+    if query.as_json:
         echo_json(report_to_json(report))
     elif not report.rows:
-        click.echo(nothing_to_show(*source) if source else "No usage in this period.")
+        click.echo(nothing_to_show(table, query.logs))
     else:
-        colour = use_color(sys.stdout)
-        click.echo(render_report(report, breakdown=breakdown, width=_width(), color=colour), color=colour)
+        echo_table(render_report(report, breakdown=breakdown, width=width(), color=use_color_stdout()))
 
 
-def nothing_to_show(table: Table, log: Path, period: str = "this period") -> str:
-    """What to say when a report has no rows: the log read and how to fill it when it holds
-    nothing at all, else that the period has no usage."""
-    if table.rows or table.skipped:
-        return f"No usage in {period}."
-    return empty_log_message(log)
+def use_color_stdout() -> bool:
+    import sys
+
+    from jusage.render.text import use_color
+
+    return use_color(sys.stdout)
+
+
+def _note_pruned(query: Query, table: Table) -> None:
+    """Say on stderr when the period asked for starts before the oldest event the logs hold
+    (older events may have been pruned)."""
+    if query.window.since is None or not table.rows:
+        return
+    oldest = min(key[0] for key in table.rows)
+    since = query.window.since.isoformat()
+    if isinstance(oldest, str) and since < oldest:
+        click.echo(f"note: the logs hold no events before {oldest} (the period starts {since})", err=True)
 
 
 def _now(w: Window) -> int:
@@ -215,50 +83,50 @@ def _now(w: Window) -> int:
     return int(end.timestamp()) - 1
 
 
+def _breakdown_option(func: F) -> F:
+    return click.option(
+        "--breakdown",
+        "-b",
+        "breakdown",
+        is_flag=False,
+        flag_value="model",
+        default=None,
+        type=click.Choice(BREAKDOWN_DIMS),
+        help="Rows under each row: per model (-b alone) or per value of another dimension, e.g. "
+        "--breakdown source (one row per agent) or --breakdown host (per machine).",
+    )(func)
+
+
 def _report_options(func: F) -> F:
     """The options every calendar and session report takes."""
-    for option in reversed(
-        [
-            log_option,
-            period_options,
-            cost_options,
-            click.option(
-                "--project",
-                default=None,
-                metavar="NAME",
-                help="Only this project (its path or last path part).",
-            ),
-            click.option("--breakdown", "-b", is_flag=True, help="A row per model under each row."),
-            click.option(
-                "--order",
-                type=click.Choice(["asc", "desc"]),
-                default="asc",
-                show_default=True,
-                help="Oldest first (asc) or newest first (desc).",
-            ),
-            json_option,
-        ]
-    ):
-        func = option(func)
-    return func
+    func = click.option(
+        "--order",
+        type=click.Choice(["asc", "desc"]),
+        default="asc",
+        show_default=True,
+        help="Oldest first (asc) or newest first (desc).",
+    )(func)
+    return query_options(_breakdown_option(func))
 
 
 def _period(period: str, **opts: Any) -> None:
     from jusage.views.reports import period_report
 
-    w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
-    coster = make_cost(opts["mode"], opts["prices_path"])
-    table, path = _read(opts["log_path"], ("model", "project"), w.tz, coster)
+    query = make_query(opts)
+    by = opts["breakdown"] or "model"
+    dims = ("model", "project") if by in ("model", "project") else ("model", "project", by)
+    table = read_table(query, dims)
+    w = query.window
     report = period_report(
         table,
         period,  # type: ignore[arg-type]
         since=w.since,
         until=w.until,
-        project=opts["project"],
         start_of_week=w.start_of_week,
         order=opts["order"],
+        breakdown=by,
     )
-    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"], source=(table, path))
+    _emit(report, query, table, breakdown=opts["breakdown"] is not None)
 
 
 @click.command()
@@ -328,31 +196,23 @@ def session(**opts: Any) -> None:
     """
     from jusage.views.reports import session_report
 
-    w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
-    coster = make_cost(opts["mode"], opts["prices_path"])
-    table, path = _read(opts["log_path"], ("session", "project", "model"), w.tz, coster)
-    report = session_report(
-        table, tz=w.tz, since=w.since, until=w.until, project=opts["project"], order=opts["order"]
-    )
-    _emit(report, opts["as_json"], opts["mode"], opts["breakdown"], source=(table, path))
+    query = make_query(opts)
+    w = query.window
+    table = read_table(query, ("session", "project", "model"))
+    report = session_report(table, tz=w.tz, since=w.since, until=w.until, order=opts["order"])
+    _emit(report, query, table, breakdown=opts["breakdown"] is not None)
 
 
 @click.command()
-@log_option
-@period_options
-@cost_options
+@query_options
 @click.option(
     "--by",
     default="model",
     show_default=True,
     metavar="DIM[,DIM]",
-    help="Dimensions to group by: model, project, session, provider, source, agent, team, "
+    help="Dimensions to group by: model, project, session, provider, source, host, agent, team, "
     "role, task, route, date, week, month.",
 )
-@click.option(
-    "--project", default=None, metavar="NAME", help="Only this project (its path or last path part)."
-)
-@json_option
 def summary(**opts: Any) -> None:
     """Tokens, calls, turns, cost and share grouped by any dimensions.
 
@@ -372,28 +232,15 @@ def summary(**opts: Any) -> None:
         by = parse_dims(opts["by"])
     except ValueError as exc:
         raise CliError(f"--by: {exc}") from None
-    w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
-    coster = make_cost(opts["mode"], opts["prices_path"])
-    dims = summary_dims(by, project_filter=opts["project"] is not None)
-    table, path = _read(opts["log_path"], dims, w.tz, coster)
-    report = summary_report(
-        table,
-        by,
-        since=w.since,
-        until=w.until,
-        project=opts["project"],
-        start_of_week=w.start_of_week,
-    )
-    _emit(report, opts["as_json"], opts["mode"], source=(table, path))
+    query = make_query(opts)
+    w = query.window
+    table = read_table(query, summary_dims(by))
+    report = summary_report(table, by, since=w.since, until=w.until, start_of_week=w.start_of_week)
+    _emit(report, query, table)
 
 
 @click.command()
-@log_option
-@period_options
-@cost_options
-@click.option(
-    "--project", default=None, metavar="NAME", help="Only this project (its path or last path part)."
-)
+@query_options
 @click.option("--active", "-a", is_flag=True, help="Only the active block, with burn rate and projection.")
 @click.option("--recent", "-r", is_flag=True, help="Only blocks of the last 3 days (and the active one).")
 @click.option(
@@ -403,7 +250,6 @@ def summary(**opts: Any) -> None:
     metavar="N|max",
     help="Mark blocks against a token limit; max = the largest completed block.",
 )
-@json_option
 def blocks(**opts: Any) -> None:
     """Five-hour usage blocks, as Anthropic meters them.
 
@@ -421,14 +267,13 @@ def blocks(**opts: Any) -> None:
       jusage blocks --json --since today
     """
     from jusage.render.blocks import render_blocks
-    from jusage.render.text import use_color
     from jusage.views.blocks import blocks_to_json, build_blocks, parse_token_limit, select_blocks
 
-    w = resolve_window(opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"])
-    coster = make_cost(opts["mode"], opts["prices_path"])
-    table, path = _read(opts["log_path"], ("model", "project"), w.tz, coster, bucket="hour")
+    query = make_query(opts)
+    w = query.window
+    table = read_table(query, ("model", "project"), bucket="hour")
     now = _now(w)
-    every = build_blocks(table, now, project=opts["project"])
+    every = build_blocks(table, now)
     try:
         limit = parse_token_limit(opts["token_limit"], every)
     except ValueError as exc:
@@ -448,15 +293,12 @@ def blocks(**opts: Any) -> None:
         from jusage.render.reports import unpriced_warning
 
         names = unpriced_models((values["model"], c[UNPRICED]) for _, values, c in table.items())
-        click.echo(unpriced_warning(names, opts["mode"]), err=True)
+        click.echo(unpriced_warning(names, query.mode), err=True)
     if opts["token_limit"] is not None and limit is None:
         click.echo("note: --token-limit max: no completed block yet, so no limit", err=True)
-    if opts["as_json"]:
+    if query.as_json:
         echo_json(blocks_to_json(shown, now, limit))
     elif not shown:
-        click.echo("No active block." if opts["active"] else nothing_to_show(table, path))
+        click.echo("No active block." if opts["active"] else nothing_to_show(table, query.logs))
     else:
-        colour = use_color(sys.stdout)
-        click.echo(
-            render_blocks(shown, now, tz=w.tz, limit=limit, width=_width(), color=colour), color=colour
-        )
+        echo_table(render_blocks(shown, now, tz=w.tz, limit=limit, width=width(), color=use_color_stdout()))

@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import click
 
-from jusage.cli.options import CliError, echo_json, json_option, log_option, readable_log
-from jusage.cli.reports import cost_options, make_cost, period_options, resolve_window
+from jusage.cli.options import CliError, echo_json
+from jusage.cli.query import echo_table, make_query, query_options, read_table, width
 
 
 @click.command()
-@log_option
-@period_options
+@query_options
 @click.option(
     "--days",
     "last_days",
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Only the last N days, today included.",
+    help="Only the last N days, today included (the same as --since Nd).",
 )
-@cost_options
-@json_option
-def stats(
-    log_path: Path | None,
-    since: str | None,
-    until: str | None,
-    timezone: str | None,
-    start_of_week: str,
-    today: str | None,
-    last_days: int | None,
-    mode: str,
-    prices_path: Path | None,
-    as_json: bool,
-) -> None:
+def stats(last_days: int | None, **opts: Any) -> None:
     """Totals, cost, streaks, cache hit rate, shares and the daily trend.
 
     Days are calendar days of each event's timestamp in --timezone (default: local).
@@ -47,26 +33,18 @@ def stats(
     Examples:
       jusage stats
       jusage stats --days 30 --json
-      jusage stats --since this-month --mode calculate
+      jusage stats --since this-month --mode calculate --source claude-code
       jusage stats --log fixtures/sample.jsonl --today 2026-11-20 --timezone UTC
     """
-    from jusage.parallel import cpu_workers
-    from jusage.views.stats import log_stats_and_spend
+    from jusage.views.stats import STATS_DIMS, stats_and_spend
 
-    w = resolve_window(timezone, since, until, today, start_of_week)
-    start = w.since
-    if last_days is not None and since is not None:
+    if last_days is not None and opts["since"] is not None:
         raise CliError("give --days or --since, not both (--days 7 is the same as --since 7d)")
-    if last_days is not None:
-        start = w.today - timedelta(days=last_days - 1)
-    coster = make_cost(mode, prices_path)
-    path = readable_log(log_path)
-    try:
-        result, spend = log_stats_and_spend(
-            path, today=w.today, tz=w.tz, since=start, until=w.until, coster=coster, workers=cpu_workers()
-        )
-    except OSError as exc:
-        raise CliError(f"{path}: cannot read the log: {exc.strerror or exc}") from None
+    query = make_query(opts)
+    w = query.window
+    start = w.today - timedelta(days=last_days - 1) if last_days is not None else w.since
+    table = read_table(query, STATS_DIMS)
+    result, spend = stats_and_spend(table, today=w.today, since=start, until=w.until)
     if result.totals.unpriced:
         from jusage.render.reports import unpriced_warning
 
@@ -74,23 +52,19 @@ def stats(
         unnamed = result.totals.unpriced - sum(named.values())
         if unnamed:
             named["(no model)"] = unnamed
-        click.echo(unpriced_warning(named, mode), err=True)  # type: ignore[arg-type]
-    if not result.days and not result.skipped_lines and not as_json:
-        from jusage.cli.options import empty_log_message
+        click.echo(unpriced_warning(named, query.mode), err=True)
+    if not result.days and not result.skipped_lines and not query.as_json:
+        from jusage.cli.query import nothing_to_show
 
-        empty = not path.exists() or path.stat().st_size == 0
-        click.echo(empty_log_message(path) if empty else "No usage in this period.", err=True)
-    if as_json:
+        click.echo(nothing_to_show(table, query.logs), err=True)
+    if query.as_json:
         from jusage.render.stats import stats_to_json
 
         echo_json(stats_to_json(result, spend))
     else:
-        import shutil
         import sys
 
         from jusage.render.stats import render_stats
         from jusage.render.text import use_color
 
-        width = shutil.get_terminal_size((80, 24)).columns
-        colour = use_color(sys.stdout)
-        click.echo(render_stats(result, w.today, width=width, spend=spend, color=colour), color=colour)
+        echo_table(render_stats(result, w.today, width=width(), spend=spend, color=use_color(sys.stdout)))

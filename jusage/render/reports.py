@@ -34,7 +34,8 @@ def render_report(report: Report, *, breakdown: bool = False, width: int = 80, c
     """A report as a plain-text table that fits ``width`` columns where it can.
 
     Below 120 columns the cache columns are left out (they stay in ``--json``). With
-    ``breakdown`` each row is followed by one indented row per model. A cost marked ``*``
+    ``breakdown`` each row is followed by one indented row per model (or per value of the
+    report's breakdown dimension). A cost marked ``*``
     includes tokens no price was found for; a note under the table names those models.
     """
     if report.kind == "summary":
@@ -59,8 +60,10 @@ def render_report(report: Report, *, breakdown: bool = False, width: int = 80, c
             lead.append(", ".join(short_model(name) for name, _ in row.models))
         rows.append([*lead, *_number_cells(row.tally, wide), *([row.last_day] if session else [])])
         if breakdown:
-            for name, t in row.models:
-                label = [""] * (lead_count - 1) + [f"- {short_model(name)}"]
+            parts = row.models if report.breakdown == "model" else row.parts
+            for name, t in parts:
+                shown = short_model(name) if report.breakdown == "model" else name or "-"
+                label = [""] * (lead_count - 1) + [f"- {shown}"]
                 rows.append([*label, *_number_cells(t, wide), *([""] if session else [])])
     footer = [
         "Total",

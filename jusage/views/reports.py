@@ -19,7 +19,8 @@ the edge. Tokens of events no price was found for are reported as ``unpricedToke
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+import os
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import PurePath
@@ -61,6 +62,7 @@ SUMMARY_DIMS: tuple[str, ...] = (
     "session",
     "provider",
     "source",
+    "host",
     "agent",
     "team",
     "role",
@@ -87,7 +89,7 @@ class Row:
 
     ``models`` is the per-model breakdown, most expensive first. ``project`` is set for
     session rows (the project with most tokens in the session). ``labels`` are the values
-    of a summary row's dimensions.
+    of a summary row's dimensions; ``parts`` its breakdown by another dimension than the model.
     """
 
     key: str
@@ -97,6 +99,7 @@ class Row:
     first_day: str = ""
     last_day: str = ""
     labels: tuple[str, ...] = ()
+    parts: tuple[tuple[str, Usage], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,8 @@ class Report:
     """A finished report: rows in the requested order, the totals, and what had no price.
 
     ``kind`` is ``daily``, ``weekly``, ``monthly``, ``session`` or ``summary``; for a summary
-    ``by`` names the grouping dimensions and each row's ``labels`` holds their values.
+    ``by`` names the grouping dimensions and each row's ``labels`` holds their values;
+    ``breakdown`` names the dimension of the rows' ``parts`` (``model``: none besides models).
     """
 
     kind: str
@@ -113,6 +117,7 @@ class Report:
     unpriced_models: dict[str, int]
     skipped_lines: int = 0
     by: tuple[str, ...] = ()
+    breakdown: str = "model"
 
 
 class _Acc:
@@ -144,31 +149,41 @@ def project_matches(project: str, wanted: str) -> bool:
     return bool(trimmed) and PurePath(trimmed).name == wanted
 
 
+def narrow(table: Table, *, project: str | None = None, sources: Collection[str] | None = None) -> Table:
+    """The rows of ``table`` of one ``project`` (its path or last path part) and of the given
+    ``sources`` (agents); ``None`` keeps all. The table needs those dimensions."""
+    if project is None and sources is None:
+        return table
+    for dim, wanted in (("project", project), ("source", sources)):
+        if wanted is not None and dim not in table.dims:
+            raise ValueError(f"filtering by {dim} needs the {dim} dimension")
+    matches: dict[str, bool] = {}
+    rows = {}
+    for (bucket, values), counters in table.rows.items():
+        named = dict(zip(table.dims, (values,) if len(table.dims) == 1 else values, strict=True))
+        if sources is not None and named["source"] not in sources:
+            continue
+        if project is not None:
+            ok = matches.get(named["project"])
+            if ok is None:
+                ok = matches[named["project"]] = project_matches(named["project"], project)
+            if not ok:
+                continue
+        rows[(bucket, values)] = counters
+    return Table(table.dims, table.bucket, rows, table.skipped)
+
+
 def _select(
-    table: Table,
-    since: date | None,
-    until: date | None,
-    project: str | None,
+    table: Table, since: date | None, until: date | None, project: str | None
 ) -> Iterator[tuple[str, dict[str, Any], list[int]]]:
     """``(day, {dim: value}, counters)`` of the rows in ``[since, until]`` and project."""
     if table.bucket != "day":
         raise ValueError("reports need a table with day buckets")
-    if project is not None and "project" not in table.dims:
-        raise ValueError("filtering by project needs the project dimension")
     lo = since.isoformat() if since else ""
     hi = until.isoformat() if until else "9999-99-99"
-    matches: dict[str, bool] = {}
-    for day, values, counters in table.items():
-        if not lo <= day <= hi:
-            continue
-        if project is not None:
-            name = values["project"]
-            ok = matches.get(name)
-            if ok is None:
-                ok = matches[name] = project_matches(name, project)
-            if not ok:
-                continue
-        yield day, values, counters
+    for day, values, counters in narrow(table, project=project).items():
+        if lo <= day <= hi:
+            yield day, values, counters
 
 
 @functools.lru_cache(maxsize=4096)
@@ -217,26 +232,29 @@ def period_report(
     project: str | None = None,
     start_of_week: int = 0,
     order: Order = "asc",
+    breakdown: str = "model",
 ) -> Report:
     """The ``daily``, ``weekly`` or ``monthly`` report of a table grouped by model (and project).
 
     Days are the table's calendar days (its time zone); ``[since, until]`` is inclusive;
     ``project`` keeps only that project (full path or last path part). Rows are in key order,
-    ascending or descending.
+    ascending or descending. Each row has its per-model breakdown, and with ``breakdown``
+    naming another dimension of the table (``source``, ``host``, ...) its parts by that one.
     """
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}")
-    if "model" not in table.dims:
-        raise ValueError("period reports need the model dimension")
+    for dim in ("model", breakdown):
+        if dim not in table.dims:
+            raise ValueError(f"period reports need the {dim} dimension")
     rows: dict[str, dict[str, _Acc]] = {}
+    parts: dict[str, dict[str, _Acc]] = {}
     unpriced: list[tuple[str, int]] = []
     for day, values, counters in _select(table, since, until, project):
         model = values["model"]
-        per_model = rows.setdefault(period_key(day, period, start_of_week), {})
-        acc = per_model.get(model)
-        if acc is None:
-            acc = per_model[model] = _Acc()
-        acc.add(counters)
+        key = period_key(day, period, start_of_week)
+        _add(rows.setdefault(key, {}), model, counters)
+        if breakdown != "model":
+            _add(parts.setdefault(key, {}), values[breakdown], counters)
         unpriced.append((model, counters[UNPRICED]))
     out: list[Row] = []
     grand = _Acc()
@@ -245,8 +263,22 @@ def period_report(
         for acc in per_model.values():
             total.add(acc.c)
             grand.add(acc.c)
-        out.append(Row(key, total.usage(), _breakdown(per_model)))
-    return Report(period, _sorted_rows(out, order), grand.usage(), _unpriced(unpriced), table.skipped)
+        out.append(Row(key, total.usage(), _breakdown(per_model), parts=_parts(parts.get(key, {}))))
+    report_rows = _sorted_rows(out, order)
+    return Report(period, report_rows, grand.usage(), _unpriced(unpriced), table.skipped, breakdown=breakdown)
+
+
+def _add(accs: dict[str, _Acc], name: str, counters: Sequence[int]) -> None:
+    acc = accs.get(name)
+    if acc is None:
+        acc = accs[name] = _Acc()
+    acc.add(counters)
+
+
+def _parts(accs: dict[str, _Acc]) -> tuple[tuple[str, Usage], ...]:
+    items = [(name, acc.usage()) for name, acc in accs.items()]
+    items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total, item[0]))
+    return tuple(items)
 
 
 def session_report(
@@ -394,8 +426,8 @@ def _totals_json(t: Usage) -> dict[str, Any]:
     return {**_tokens_json(t), "totalCost": t.cost_usd, "unpricedTokens": t.unpriced}
 
 
-def _row_json(row: Row) -> dict[str, Any]:
-    return {
+def _row_json(row: Row, breakdown: str = "model") -> dict[str, Any]:
+    out = {
         **_tokens_json(row.tally),
         "totalCost": row.tally.cost_usd,
         "unpricedTokens": row.tally.unpriced,
@@ -412,6 +444,12 @@ def _row_json(row: Row) -> dict[str, Any]:
             for name, t in row.models
         ],
     }
+    if breakdown != "model":
+        out["breakdown"] = [
+            {breakdown: name, **_tokens_json(t), "cost": t.cost_usd, "unpricedTokens": t.unpriced}
+            for name, t in row.parts
+        ]
+    return out
 
 
 def report_to_json(report: Report) -> dict[str, Any]:
@@ -420,6 +458,8 @@ def report_to_json(report: Report) -> dict[str, Any]:
     The list is named ``daily``, ``weekly``, ``monthly`` or ``sessions`` and its rows carry
     ``date``, ``week`` (first day of the week), ``month`` (``YYYY-MM``) or ``sessionId``
     with ``projectPath``, ``firstActivity`` and ``lastActivity`` (days, in the report's zone).
+    With a breakdown by another dimension than the model, each row also has ``breakdown``:
+    one entry per value of that dimension (named by it) with its tokens and cost.
     """
     if report.kind == "summary":
         return summary_to_json(report)
@@ -436,7 +476,7 @@ def report_to_json(report: Report) -> dict[str, Any]:
         ]
         return {"sessions": sessions, "totals": _totals_json(report.totals)}
     key = _PERIOD_KEY[report.kind]
-    rows = [{key: row.key, **_row_json(row)} for row in report.rows]
+    rows = [{key: row.key, **_row_json(row, report.breakdown)} for row in report.rows]
     return {report.kind: rows, "totals": _totals_json(report.totals)}
 
 
@@ -470,7 +510,7 @@ def summary_to_json(report: Report) -> dict[str, Any]:
 
 
 def read_log(
-    path: Path,
+    path: Path | Sequence[Path],
     dims: tuple[str, ...],
     *,
     tz: tzinfo | None = None,
@@ -478,8 +518,10 @@ def read_log(
     coster: Coster | None = None,
     workers: int = 1,
 ) -> Table:
-    """The log at ``path`` aggregated by ``dims`` and priced (a missing file is an empty log)."""
-    from jusage.scan import aggregate_file
+    """The log at ``path`` (or several logs, as one ledger: see :mod:`jusage.logset`)
+    aggregated by ``dims`` and priced; a missing file is an empty log."""
+    from jusage.logset import aggregate_logs
 
     aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
-    return rollup(aggregate_file(path, aggregator, workers=workers, checkpoint=True), aggregator)
+    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    return rollup(aggregate_logs(paths, aggregator, workers=workers, checkpoint=True), aggregator)

@@ -7,7 +7,7 @@ to :class:`Stats`; ``today`` is always a parameter. :func:`log_stats` reads a lo
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
@@ -29,6 +29,7 @@ __all__ = [
     "log_stats_and_spend",
     "longest_streak",
     "spend_view",
+    "stats_and_spend",
     "stats_view",
     "window",
 ]
@@ -209,7 +210,7 @@ def spend_view(daily_pico: Mapping[str, int], today: date, lookback_days: int = 
 
 
 def log_stats(
-    path: Path,
+    path: Path | Sequence[Path],
     *,
     today: date,
     tz: tzinfo | None = None,
@@ -218,7 +219,8 @@ def log_stats(
     coster: Coster | None = None,
     workers: int = 1,
 ) -> Stats:
-    """The :class:`Stats` of the log at ``path`` over ``[since, until]``.
+    """The :class:`Stats` of the log at ``path`` (or of several logs as one ledger) over
+    ``[since, until]``.
 
     Days are calendar days in ``tz`` (``None``: local). A missing file is an empty log;
     malformed lines are skipped and counted in ``skipped_lines``. ``coster`` (see
@@ -230,7 +232,7 @@ def log_stats(
 
 
 def log_stats_and_spend(
-    path: Path,
+    path: Path | Sequence[Path],
     *,
     today: date,
     tz: tzinfo | None = None,
@@ -243,10 +245,17 @@ def log_stats_and_spend(
 
     The spend ignores ``[since, until]``: it is always about today and today's month.
     """
-    from jusage.scan import aggregate_file
+    from jusage.views.reports import read_log
 
-    agg = Aggregator(STATS_DIMS, tz=tz, coster=coster)
-    whole = rollup(aggregate_file(path, agg, workers=workers, checkpoint=True), agg)
+    whole = read_log(path, STATS_DIMS, tz=tz, coster=coster, workers=workers)
+    return stats_and_spend(whole, today=today, since=since, until=until)
+
+
+def stats_and_spend(
+    whole: Table, *, today: date, since: date | None = None, until: date | None = None
+) -> tuple[Stats, Spend]:
+    """:class:`Stats` of ``whole`` over ``[since, until]`` and its :class:`Spend`, which is
+    always about today and today's month. Pure."""
     daily: dict[str, int] = {}
     for (day, _dims), row in whole.rows.items():
         daily[day] = daily.get(day, 0) + row[COST]
