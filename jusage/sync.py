@@ -117,3 +117,48 @@ class _Share:
 
     def finish(self) -> None:
         self(1, 1)
+
+
+def copy_log_to(log: Path, folder: Path) -> Path:
+    """Copy ``log`` into ``folder`` as ``<this machine's name>.jsonl`` and return that path.
+
+    Only this machine writes that file, so no two machines ever append to one file. The log
+    is append-only: when the copy is an earlier state of it, only the new bytes are added;
+    otherwise (the log was pruned or repaired) the copy is replaced whole, atomically. Only
+    complete lines are copied.
+    """
+    import os
+
+    from jusage.hosts import host_name
+    from jusage.reading import last_line_end
+    from jusage.scan import probe
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{host_name()}.jsonl"
+    if not log.exists():
+        return target
+    end = last_line_end(log, log.stat().st_size)
+    have = target.stat().st_size if target.exists() else -1
+    if 0 <= have <= end and probe(target, have) == probe(log, have):
+        with log.open("rb") as source, target.open("ab") as out:
+            source.seek(have)
+            _copy_bytes(source, out, end - have)
+            out.flush()
+            os.fsync(out.fileno())
+        return target
+    tmp = folder / f".{target.name}.{os.getpid()}.tmp"
+    with log.open("rb") as source, tmp.open("wb") as out:
+        _copy_bytes(source, out, end)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(target)
+    return target
+
+
+def _copy_bytes(source: Any, out: Any, count: int) -> None:
+    while count > 0:
+        chunk = source.read(min(count, 1 << 20))
+        if not chunk:
+            break
+        out.write(chunk)
+        count -= len(chunk)

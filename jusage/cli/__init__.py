@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Import Claude Code, Codex and jcode histories, exactly once.",
     ),
     "hook": ("jusage.cli.importing:hook_group", "Agent hook handlers (Claude Code Stop/SubagentStop)."),
+    "sync": ("jusage.cli.sync:sync", "Bring in what is new from every agent on this machine."),
+    "prune": ("jusage.cli.prune:prune", "Remove old events from the log (retention)."),
+    "verify": ("jusage.cli.verify:verify", "Check a log line by line, and repair it safely."),
 }
 
 

@@ -238,13 +238,26 @@ def resolve_logs(opts: dict[str, Any]) -> tuple[tuple[Path, ...], bool, bool]:
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     named = bool(opts["log_paths"])
-    given = list(opts["log_paths"]) if named else [default_log_path(), *map(Path, config.logs)]
     try:
-        logs = expand_logs(given, recursive=opts["recursive"])
+        if named:
+            logs = expand_logs(opts["log_paths"], recursive=opts["recursive"])
+        else:
+            ledger = default_log_path()
+            logs = [ledger, *_shared_logs(config.logs, opts["recursive"])]
     except LogPathError as exc:
         raise CliError(str(exc)) from None
     sync = opts["sync"] if opts["sync"] is not None else (not named and config.sync)
     return tuple(logs), named, sync
+
+
+def _shared_logs(folders: tuple[str, ...], recursive: bool) -> list[Path]:
+    """The logs config.toml lists, without this machine's own copy (``jusage sync --to``
+    writes it from the ledger, which is read already)."""
+    from jusage.hosts import host_name
+    from jusage.logset import expand_logs
+
+    own = f"{host_name()}.jsonl"
+    return [p for p in expand_logs([Path(f) for f in folders], recursive=recursive) if p.name != own]
 
 
 def read_table(query: Query, dims: tuple[str, ...], bucket: str = "day") -> Table:
