@@ -119,8 +119,9 @@ class _Share:
         self(1, 1)
 
 
-def copy_log_to(log: Path, folder: Path) -> Path:
-    """Copy ``log`` into ``folder`` as ``<this machine's name>.jsonl`` and return that path.
+def copy_log_to(log: Path, folder: Path, *, name: str | None = None) -> Path:
+    """Copy ``log`` into ``folder`` as ``<name>.jsonl`` (default: this machine's name) and
+    return that path.
 
     Only this machine writes that file, so no two machines ever append to one file. The log
     is append-only: when the copy is an earlier state of it, only the new bytes are added;
@@ -134,7 +135,7 @@ def copy_log_to(log: Path, folder: Path) -> Path:
     from jusage.scan import probe
 
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{host_name()}.jsonl"
+    target = folder / f"{name or host_name()}.jsonl"
     if not log.exists():
         return target
     end = last_line_end(log, log.stat().st_size)
