@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Import Claude Code, Codex and jcode histories, exactly once.",
     ),
     "hook": ("jusage.cli.importing:hook_group", "Agent hook handlers (Claude Code Stop/SubagentStop)."),
+    "ingest": (
+        "jusage.cli.ingest:ingest",
+        "Append the events of files dropped into DIR to the log, each exactly once.",
+    ),
 }
 
 
