@@ -49,7 +49,6 @@ import errno
 import itertools
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -440,7 +439,7 @@ class Ingester:
         self._claims.mkdir(exist_ok=True)
         host = re.sub(r"[^A-Za-z0-9_.]", "_", self._host)[:64] or "host"
         for _attempt in range(8):
-            owner = f"{host}-{os.getpid()}-{secrets.token_hex(6)}"
+            owner = f"{host}-{os.getpid()}-{os.urandom(6).hex()}"
             # Locked before its name is one a sweep looks at, so a live claim is never free.
             temporary = self._claims / f".{owner}.lock.tmp"
             fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o644)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -351,3 +353,12 @@ def test_cli_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path, s
     assert (result.exit_code, result.output.strip()) == (2, f"Error: {tmp_path / 'nope'}: no such folder")
     result = runner.invoke(main, ["ingest", str(tmp_path), "--log", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_only_the_watch_imports_watchfiles() -> None:
+    """The other commands, and a single pass, start without loading watchfiles."""
+    code = (
+        "import sys, jusage.cli, jusage.cli.ingest, jusage.ingest; "
+        "assert 'watchfiles' not in sys.modules and 'sqlite3' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
