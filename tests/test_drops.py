@@ -6,19 +6,11 @@ import json
 
 import orjson
 import pytest
+from strategies import HOOK_EVENT as HOOK
 
 from jusage.drops import DropIncomplete, DropRejected, parse_drop, unix_seconds
 
 NS = 1_767_225_600_123_456_789  # 2026-01-01T00:00:00.123456789Z, as the hook handler writes it
-HOOK = {
-    "instance_id": "inst-1",
-    "model": "claude-sonnet-4-6",
-    "input_tokens": 10,
-    "output_tokens": 5,
-    "cache_read_tokens": 100,
-    "cache_write_tokens": 20,
-    "ts": NS,
-}
 
 
 def one(value: object) -> dict[str, object]:

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import HOOK_EVENT as HOOK
 from strategies import JSON_ANY
 
 from jusage.cli import main
@@ -26,15 +27,6 @@ from jusage.ingest import Ingester, IngestFolderError, ingest_folder
 from jusage.ingest_ids import cache_path
 from jusage.store import Store
 
-HOOK = {
-    "instance_id": "inst-1",
-    "model": "claude-sonnet-4-6",
-    "input_tokens": 10,
-    "output_tokens": 5,
-    "cache_read_tokens": 100,
-    "cache_write_tokens": 20,
-    "ts": 1_767_225_600_123_456_789,
-}
 LATER = time.time() + 3600  # "now" for a pass that finds every file old enough
 
 

@@ -38,7 +38,7 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
 
     \b
     Examples:
-      jusage ingest ~/.agent-deck/cost-events
+      jusage ingest ~/drop
       jusage ingest /shared/jusage-drop --watch --keep
       jusage ingest ./drop --json --log /tmp/events.jsonl
     """
