@@ -1,4 +1,4 @@
-"""Hypothesis strategies and helpers shared by the importers' property tests."""
+"""Hypothesis strategies and helpers shared by the importers' and the drop folder's tests."""
 
 from __future__ import annotations
 
@@ -27,3 +27,15 @@ def set_at(value: dict[str, Any], path: tuple[str, ...], new: Any) -> None:
             return
         target = step
     target[path[-1]] = new
+
+
+HOOK_EVENT: dict[str, Any] = {
+    "instance_id": "inst-1",
+    "model": "claude-sonnet-4-6",
+    "input_tokens": 10,
+    "output_tokens": 5,
+    "cache_read_tokens": 100,
+    "cache_write_tokens": 20,
+    "ts": 1_767_225_600_123_456_789,
+}
+"""A file of the agent cost hook (agent-deck's RawCostEvent), ts in nanoseconds as it writes it."""

@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("jusage.cli.sync:sync", "Bring in what is new from every agent on this machine."),
     "prune": ("jusage.cli.prune:prune", "Remove old events from the log (retention)."),
     "verify": ("jusage.cli.verify:verify", "Check a log line by line, and repair it safely."),
+    "ingest": (
+        "jusage.cli.ingest:ingest",
+        "Append the events of files dropped into DIR to the log, each exactly once.",
+    ),
 }
 
 
