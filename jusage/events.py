@@ -184,9 +184,15 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=Fa
 
     @classmethod
     def from_json(cls, line: str | bytes) -> Event:
-        """Parse one JSON line. Raises :class:`EventError` on malformed JSON or a bad event."""
+        """Parse one JSON line. Raises :class:`EventError` on malformed JSON (or JSON nested
+        deeper than :data:`jusage.reading.MAX_DEPTH`) or a bad event."""
+        from jusage.reading import too_deep
+
+        data = line.encode() if isinstance(line, str) else line
+        if too_deep(data):
+            raise EventError("not valid JSON: nested too deep")
         try:
-            return EVENT_DECODER.decode(line)
+            return EVENT_DECODER.decode(data)
         except msgspec.ValidationError as exc:
             raise EventError(_explain(exc)) from None
         except (msgspec.DecodeError, RecursionError) as exc:

@@ -16,12 +16,14 @@ import msgspec
 
 __all__ = [
     "BLOCK",
+    "MAX_DEPTH",
     "MAX_LINE",
     "ReadStats",
     "last_line_end",
     "read_lines",
     "read_rows",
     "split_ranges",
+    "too_deep",
 ]
 
 T = TypeVar("T")
@@ -116,7 +118,7 @@ def _line_runs(path: Path, start: int = 0, end: int | None = None) -> Iterator[t
 
     A line that outgrows :data:`MAX_LINE` (twice the buffer at most) is not an event: it is
     dropped as it is read, and ``(buffer, -1)`` says one such line was skipped. Without the
-    cap, a 300 MB run of garbage without a newline took 842 MB of memory to read.
+    cap, a long run of garbage without a newline would be held whole in memory.
     """
     try:
         fh = path.open("rb", buffering=0)
@@ -176,12 +178,8 @@ def _one_object_per_line(data: bytes, values: int) -> bool:
     with ``}`` and every newline sits between a ``}`` and a ``{``, no value can continue past
     a line end (after a ``}`` JSON allows only ``,``, ``}`` or ``]``, never ``{``, and a
     string cannot hold a raw newline), so every line starts a value of its own; then as many
-    values as lines means exactly one per line.
-
-    Counted in machine instructions (callgrind, so the machine's noise does not decide),
-    newlines are cheapest counted by what deleting them removes (``replace`` finds them with
-    ``memchr``; ``count`` tests every byte), and the ``}\\n{`` test is cheapest as one
-    ``count``: together a third of the instructions of ``count`` plus a regex search.
+    values as lines means exactly one per line (docs/performance.md says why it counts the
+    newlines the way it does).
     """
     newlines = len(data) - len(data.replace(b"\n", b""))
     return (
@@ -199,10 +197,10 @@ def read_rows(
 ) -> Iterator[list[T]]:
     """Stream the typed rows of the lines in ``[start, end)``, in batches.
 
-    ``decoder`` is a msgspec decoder for a struct (e.g. :data:`~jusage.events.ROW_DECODER`).
-    Lines it rejects (not JSON, wrong types, negative counts, garbage, torn writes, invalid
-    UTF-8) are skipped and counted in ``stats.skipped``; blank lines are ignored. Rows still
-    need :func:`jusage.events.validate_counts` (the aggregation checks it inline).
+    ``decoder`` is a msgspec decoder for a struct (e.g. :data:`~jusage.events.EVENT_DECODER`).
+    Lines it rejects (not JSON, wrong types, out of range, garbage, torn writes, invalid
+    UTF-8) and lines nested deeper than :data:`MAX_DEPTH` are skipped and counted in
+    ``stats.skipped``; blank lines are ignored.
     """
     decode = decoder.decode
     for buf, n in _line_runs(path, start, end):
@@ -216,9 +214,9 @@ def read_rows(
         # (a bad line, a blank one, CRLF) is decoded line by line, which is exact.
         try:
             rows = decoder.decode_lines(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # a value nested past msgspec's depth
             rows = None
-        if rows is not None and _one_object_per_line(data, len(rows)):
+        if rows is not None and _one_object_per_line(data, len(rows)) and _flat(data, len(rows)):
             stats.lines += len(rows)
             yield rows
             continue
@@ -228,7 +226,47 @@ def read_rows(
                 continue
             stats.lines += 1
             try:
+                if too_deep(line):
+                    raise msgspec.DecodeError
                 rows.append(decode(line))
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):
                 stats.skipped += 1
         yield rows
+
+
+MAX_DEPTH = 64
+"""A line whose JSON nests deeper than this is malformed. No event nests at all; msgspec's
+own limit depends on how deep the caller's stack already is, so a fixed one is what keeps
+a log's answer the same in every process and every report."""
+
+
+def _flat(data: bytes, lines: int) -> bool:
+    """Whether no line of ``data`` (``lines`` JSON objects, one a line) can nest deeper than
+    one level: no ``[`` at all and one ``{`` a line (two quick scans in C)."""
+    return b"[" not in data and len(data) - len(data.replace(b"{", b"")) == lines
+
+
+def too_deep(line: bytes) -> bool:
+    """Whether the JSON value in ``line`` nests deeper than :data:`MAX_DEPTH` (brackets inside
+    strings do not count)."""
+    if line.count(b"[") + line.count(b"{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False

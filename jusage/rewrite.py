@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from jusage.events import EVENT_DECODER, Event
-from jusage.reading import last_line_end, read_lines
+from jusage.reading import last_line_end, read_lines, too_deep
 
 __all__ = ["Decide", "RewriteResult", "rewrite_log", "scan_lines"]
 
@@ -58,7 +58,7 @@ def scan_lines(
             if not line.strip():
                 continue
             try:
-                event: Event | None = decode(line)
+                event: Event | None = None if too_deep(line) else decode(line)
             except (DecodeError, RecursionError):
                 event = None
             yield number, line, event
