@@ -621,16 +621,16 @@ def _settle(
     keys = array("Q")
     keys.frombytes(packed_keys)
     listed = keys.tolist()
+    known = index.known(SOURCE, listed)
+    if not known and len(set(listed)) == len(listed):  # all new: the file's lines as they are
+        index.put_packed(SOURCE, listed, packed_counts)
+        tally.events += len(listed)
+        out.append(blob)
+        return len(listed)
     flat = array("q")
     flat.frombytes(packed_counts)
     values = iter(flat.tolist())
     rows: list[Counts] = list(zip(values, values, values, values, values, values, strict=True))
-    known = index.known(SOURCE, listed)
-    if not known and len(set(listed)) == len(listed):  # all new: the file's lines as they are
-        index.put_many(SOURCE, zip(listed, rows, strict=True))
-        tally.events += len(listed)
-        out.append(blob)
-        return len(listed)
     # Some keys were met before (resumed sessions copy earlier history). A key that repeats
     # within the file (two messages hashing alike) compares with its copy met first.
     changed: dict[int, None] = {}  # keys to record, new or grown, in order
@@ -655,7 +655,8 @@ def _settle(
             fixes.append(fix)
         else:
             tally.duplicates += 1
-    index.put_many(SOURCE, ((key, known[key]) for key in changed))
+    for key in changed:
+        index.put(SOURCE, key, known[key])
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:

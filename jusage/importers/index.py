@@ -39,8 +39,9 @@ import re
 import sqlite3
 import time
 from array import array
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -311,7 +312,7 @@ class ImportIndex:
         self.timeout = timeout
         self._lock = _Lock(self.path.with_name(self.path.name + ".lock"))
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, dict[int, Counts]] = {}
+        self._pending: dict[str, _Pending] = {}
         self._marks: dict[tuple[str, str], FileMark] = {}
         self._stored: dict[str, bool] = {}  # whether the database may hold keys of a source
         self._ledger_row: tuple[int, int, int] | None = None  # as the database records it
@@ -477,9 +478,9 @@ class ImportIndex:
 
     def known(self, source: str, keys: Collection[int]) -> dict[int, Counts]:
         """Of ``keys``, those recorded for ``source`` (this run's included), with their counts."""
-        pending = self._pending.get(source, {})
-        hits = pending.keys() & keys
-        out = {key: pending[key] for key in hits}
+        pending = self._pending.get(source)
+        hits = pending.row.keys() & keys if pending is not None else set()
+        out = {key: pending.get(key) for key in hits} if pending is not None else {}
         if len(hits) < len(keys) and self._may_hold(source):
             ask = sorted({_signed(key) for key in keys if key not in hits})
             db = self.db
@@ -503,11 +504,12 @@ class ImportIndex:
 
     def put(self, source: str, key: int, counts: Counts) -> None:
         """Remember that the ledger now holds ``counts`` for ``key`` (written on commit)."""
-        self._pending.setdefault(source, {})[key] = counts
+        self._pending.setdefault(source, _Pending()).put(key, counts)
 
-    def put_many(self, source: str, items: Iterable[tuple[int, Counts]]) -> None:
-        """:meth:`put` for many keys at once."""
-        self._pending.setdefault(source, {}).update(items)
+    def put_packed(self, source: str, keys: list[int], packed_counts: bytes) -> None:
+        """:meth:`put` for many keys at once, their counts given as the bytes of an
+        ``array("q")`` holding six values per key (so that no tuple is made per key)."""
+        self._pending.setdefault(source, _Pending()).put_packed(keys, packed_counts)
 
     # -- file marks --------------------------------------------------------------------------
 
@@ -572,14 +574,10 @@ class ImportIndex:
         """
         db = self.db
         for source, pending in self._pending.items():
-            if pending:
-                # The same 64 bits read as signed, in C rather than one call per key.
-                keys = array("q", array("Q", pending).tobytes()).tolist()
-                db.executemany(
-                    "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(source, key, *counts) for key, counts in zip(keys, pending.values(), strict=True)],
-                )
-                self._stored[source] = True
+            db.executemany(
+                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pending.rows(source)
+            )
+            self._stored[source] = self._stored.get(source) or bool(pending.row)
         db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -632,3 +630,50 @@ def _mark_of(row: Sequence[Any]) -> FileMark:
         tail,
         ctx if isinstance(ctx, dict) else {},
     )
+
+
+class _Pending:
+    """The keys of one source recorded in this run: a row number per key and the rows'
+    counts in one flat array, six values a row (a tuple per key would take several times
+    the memory in a first import)."""
+
+    __slots__ = ("row", "values")
+
+    def __init__(self) -> None:
+        self.row: dict[int, int] = {}
+        self.values = array("q")
+
+    def get(self, key: int) -> Counts:
+        """The counts of ``key``, which must be in :attr:`row`."""
+        i = self.row[key] * 6
+        v = self.values[i : i + 6]
+        return (v[0], v[1], v[2], v[3], v[4], v[5])
+
+    def put(self, key: int, counts: Counts) -> None:
+        i = self.row.get(key)
+        if i is None:
+            self.row[key] = len(self.values) // 6
+            self.values.extend(counts)
+        else:
+            self.values[i * 6 : i * 6 + 6] = array("q", counts)
+
+    def put_packed(self, keys: list[int], packed: bytes) -> None:
+        first = len(self.values) // 6
+        if self.row.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
+            self.row.update(zip(keys, range(first, first + len(keys)), strict=True))
+            self.values.frombytes(packed)
+            return
+        counts = array("q")
+        counts.frombytes(packed)
+        for n, key in enumerate(keys):
+            v = counts[n * 6 : n * 6 + 6]
+            self.put(key, (v[0], v[1], v[2], v[3], v[4], v[5]))
+
+    def rows(self, source: str) -> Iterator[tuple[Any, ...]]:
+        """``(source, key as SQLite stores it, six counts)`` for every key, in row order."""
+        # The same 64 bits read as signed, in C rather than one call per key.
+        keys = array("q", array("Q", self.row).tobytes()).tolist()  # a dict lists keys in row order
+        step = 1 << 16
+        for start in range(0, len(keys), step):
+            values = iter(self.values[start * 6 : (start + step) * 6].tolist())
+            yield from zip(repeat(source), keys[start : start + step], *[values] * 6)
