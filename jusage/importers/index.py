@@ -130,7 +130,7 @@ _LOOKUP = 500
 
 _ID = re.compile(r"([a-z][a-z0-9]*-)([0-9a-f]{16})(?:#c([0-9]{1,18}))?")
 _SOURCE_OF_PREFIX = {prefix: source for source, prefix in ID_PREFIXES.items()}
-_NEEDLES = tuple(f'"{prefix}'.encode() for prefix in ID_PREFIXES.values())
+_MENTIONS_AN_ID = re.compile(("|".join(f'"{re.escape(prefix)}' for prefix in ID_PREFIXES.values())).encode())
 
 
 class ImportBusyError(RuntimeError):
@@ -193,18 +193,17 @@ def _unsigned(n: int) -> int:
 
 def fits(counts: Counts) -> bool:
     """Whether every count (and the ``ts``) is smaller than :data:`MAX_COUNT` in size."""
-    return all(-MAX_COUNT < v < MAX_COUNT for v in counts)
+    return min(counts) > -MAX_COUNT and max(counts) < MAX_COUNT
+
+
+_COUNT_FIELDS = ("prompt", "completion", "cached", "cache_write", "cache_write_1h", "ts")
 
 
 def event_counts(value: dict[str, Any]) -> Counts | None:
     """The counts (and ``ts``) a ledger event carries, as the index keeps them (a value that
     is not an integer counts as 0); ``None`` when one does not :func:`fit <fits>`."""
-
-    def n(name: str) -> int:
-        v = value.get(name, 0)
-        return v if type(v) is int else 0
-
-    counts = (n("prompt"), n("completion"), n("cached"), n("cache_write"), n("cache_write_1h"), n("ts"))
+    p, c, ca, cw, c1, ts = [v if type(v) is int else 0 for v in map(value.get, _COUNT_FIELDS)]
+    counts = (p, c, ca, cw, c1, ts)
     return counts if fits(counts) else None
 
 
@@ -421,11 +420,11 @@ class ImportIndex:
         from jusage.reading import read_lines
 
         taken = 0
-        needles = _NEEDLES
+        mentions_an_id = _MENTIONS_AN_ID.search
         loads = orjson.loads
         for batch in read_lines(self.ledger, start, end):
             for raw in batch:
-                if not any(needle in raw for needle in needles):
+                if mentions_an_id(raw) is None:
                     continue
                 try:
                     value = loads(raw)
@@ -474,6 +473,11 @@ class ImportIndex:
 
     def get(self, source: str, key: int) -> Counts | None:
         """The counts recorded for ``key`` of ``source``, or ``None`` when it was never seen."""
+        pending = self._pending.get(source)
+        if pending is not None and key in pending.row:
+            return pending.get(key)
+        if not self._may_hold(source):
+            return None
         return self.known(source, (key,)).get(key)
 
     def known(self, source: str, keys: Collection[int]) -> dict[int, Counts]:
