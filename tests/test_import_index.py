@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -336,3 +337,37 @@ def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
             target.write_bytes(data)
     return root
+
+
+# -- the index on its own -----------------------------------------------------------------------
+
+
+def test_keys_and_counts_survive_a_commit_across_the_whole_64_bit_range(log: Path) -> None:
+    """Keys above 2**63 (stored as signed integers) come back as they went in, with their
+    counts, from this run's memory and after a commit from the database."""
+    keys = [0, 1, 2**63 - 1, 2**63, 2**64 - 1]
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"")  # an index describes a ledger: without one it would be forgotten
+    with ImportIndex(log) as index:
+        for n, key in enumerate(keys):
+            index.put("codex", key, (n, 2, 3, 4, 5, 1_700_000_000 + n))
+        index.put_packed("jcode", keys[:2], array("q", [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]).tobytes())
+        index.put_packed("jcode", keys[1:3], array("q", [3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4]).tobytes())
+        in_memory = index.known("codex", keys)
+        index.commit()
+    with ImportIndex(log) as index:
+        assert index.known("codex", keys) == in_memory
+        assert {key: counts[0] for key, counts in in_memory.items()} == {key: n for n, key in enumerate(keys)}
+        assert index.known("jcode", keys) == {0: (1,) * 6, 1: (3,) * 6, 2**63 - 1: (4,) * 6}
+        assert index.get("claude-code", 0) is None and index.get("jcode", 2**64 - 1) is None
+
+
+def test_a_transcript_whose_name_is_not_utf8_is_imported_once(tmp_path: Path, log: Path) -> None:
+    """File marks keep any name the file system allows: the second run opens nothing."""
+    folder = tmp_path / "claude" / "projects" / "-p"
+    folder.mkdir(parents=True)
+    name = os.fsdecode(b"caf\xe9.jsonl")
+    (folder / name).write_bytes((CLAUDE / next(CLAUDE.rglob("*.jsonl")).relative_to(CLAUDE)).read_bytes())
+    first = import_claude_code(Store(log), [tmp_path / "claude"])
+    again = import_claude_code(Store(log), [tmp_path / "claude"])
+    assert first.files_read == 1 and (again.files_read, again.events_added) == (0, 0)
