@@ -202,10 +202,19 @@ def test_paths(tmp_path: Path, store: Store) -> None:
 
 
 STRANGE = [
-    ("timestamp",), ("type",), ("payload",), ("payload", "id"), ("payload", "cwd"), ("payload", "model"),
-    ("payload", "type"), ("payload", "info"), ("payload", "info", "total_token_usage"),
-    ("payload", "info", "last_token_usage"), ("payload", "info", "last_token_usage", "input_tokens"),
-    ("payload", "info", "total_token_usage", "output_tokens"), ("payload", "forked_from_id"),
+    ("timestamp",),
+    ("type",),
+    ("payload",),
+    ("payload", "id"),
+    ("payload", "cwd"),
+    ("payload", "model"),
+    ("payload", "type"),
+    ("payload", "info"),
+    ("payload", "info", "total_token_usage"),
+    ("payload", "info", "last_token_usage"),
+    ("payload", "info", "last_token_usage", "input_tokens"),
+    ("payload", "info", "total_token_usage", "output_tokens"),
+    ("payload", "forked_from_id"),
 ]
 
 

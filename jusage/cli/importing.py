@@ -68,7 +68,6 @@ def _run(
     if as_json:
         import dataclasses
 
-
         echo_json(dataclasses.asdict(summary))
     else:
         click.echo(summary.describe())
@@ -114,10 +113,13 @@ def import_claude(paths: tuple[Path, ...], log_path: Path | None, as_json: bool)
       jusage import claude-code
       jusage import claude-code --path ~/backup/claude --json
     """
+    from functools import partial
+
     from jusage.importers import default_claude_paths, import_claude_code
+    from jusage.parallel import cpu_workers
 
     chosen = list(paths) or default_claude_paths()
-    _run(import_claude_code, log_path, chosen, as_json, "claude-code")
+    _run(partial(import_claude_code, workers=cpu_workers()), log_path, chosen, as_json, "claude-code")
 
 
 @import_group.command("codex")

@@ -1,8 +1,9 @@
 """Importers: bring Claude Code, Codex and jcode histories into the ledger, exactly once.
 
 Each importer is incremental (it reads only what was appended since its last run), safe to
-run concurrently with itself (a lock per source under ``<log dir>/import-state/``) and
-idempotent (event ids are derived from the source, and a seen-state remembers them).
+run concurrently with any other import into the same ledger (one lock per ledger) and
+idempotent (event ids are derived from the source, and the ledger's import index remembers
+them; see :mod:`jusage.importers.index`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
     from jusage.importers.claude_code import default_claude_paths, import_claude_code
     from jusage.importers.codex import default_codex_paths, import_codex
     from jusage.importers.common import ImportPathError, ImportSummary, Progress
+    from jusage.importers.index import ImportBusyError
     from jusage.importers.jcode import default_jcode_paths, import_jcode
-    from jusage.importers.state import ImportBusyError
 
 # Imported on first use, so that the hook (Claude Code only) does not load the others.
 _HOMES = {
-    "ImportBusyError": "state",
+    "ImportBusyError": "index",
     "ImportPathError": "common",
     "ImportSummary": "common",
     "Progress": "common",
