@@ -45,6 +45,7 @@ from jusage.importers.common import (
     Tally,
     by_age,
     changed_since,
+    correction,
     gc_paused,
     iso_to_unix,
     local_day,
@@ -650,7 +651,7 @@ def _settle(
         if counts[0] + counts[1] > before[0] + before[1]:
             if lines is None:
                 lines = blob.split(b"\n")
-            fix, known[key] = _correction(key, counts, before, lines[i])
+            fix, known[key] = correction(ID_PREFIX, key, counts, before, lines[i])
             changed[key] = None
             fixes.append(fix)
         else:
@@ -668,40 +669,3 @@ def _settle(
         out.extend([line for i, line in enumerate(lines) if i not in skip])
     out.extend(fixes)
     return fresh + len(fixes)
-
-
-def _correction(key: int, counts: Counts, known: Counts, line: bytes) -> tuple[bytes, Counts]:
-    """The event adding what a larger copy of a recorded message has on top of it, and the
-    counts the ledger holds for the message after it."""
-    delta = [max(0, counts[i] - known[i]) for i in range(5)]
-    # Keep the correcting event valid even for copies whose fields moved apart.
-    delta[0] = max(delta[0], delta[2] + delta[3])
-    delta[4] = min(delta[4], delta[3])
-    grown: Counts = (
-        known[0] + delta[0],
-        known[1] + delta[1],
-        known[2] + delta[2],
-        known[3] + delta[3],
-        known[4] + delta[4],
-        known[5],
-    )
-    value = orjson.loads(line)
-    ident = f"{ID_PREFIX}{key:016x}"
-    value.update(
-        ts=known[5],
-        date=local_day(known[5]),
-        prompt=delta[0],
-        completion=delta[1],
-        cached=delta[2],
-        cache_write=delta[3],
-        cache_write_1h=delta[4],
-        total=delta[0] + delta[1],
-        calls=0,
-        id=f"{ident}#c{grown[0] + grown[1]}",
-        corrects=ident,
-    )
-    value.pop("cost_usd", None)
-    for name in ("cache_write", "cache_write_1h", "calls"):
-        if not value[name]:
-            del value[name]
-    return orjson.dumps(value), grown

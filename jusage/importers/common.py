@@ -25,6 +25,7 @@ __all__ = [
     "Tally",
     "by_age",
     "changed_since",
+    "correction",
     "gc_paused",
     "iso_to_unix",
     "keep_new",
@@ -227,6 +228,50 @@ def keep_new(index: ImportIndex, source: str, found: Sequence[tuple[int, Counts]
             index.put(source, key, counts)
         fresh.append(is_new)
     return fresh
+
+
+def correction(prefix: str, key: int, counts: Counts, known: Counts, line: bytes) -> tuple[bytes, Counts]:
+    """The event adding what a larger copy of a recorded message has on top of it, and the
+    counts the ledger holds for the message after it.
+
+    ``line`` is the event line of the larger copy (``counts`` its counts), ``known`` what the
+    ledger holds for ``key``. The correction keeps the original's ``ts``, has the id
+    ``<prefix><key>#c<total after it>`` and ``corrects`` the original; it carries no cost
+    (the original's stands) and no reasoning count (what the original held is not known).
+    """
+    delta = [max(0, counts[i] - known[i]) for i in range(5)]
+    # Keep the correcting event valid even for copies whose fields moved apart.
+    delta[0] = max(delta[0], delta[2] + delta[3])
+    delta[4] = min(delta[4], delta[3])
+    grown: Counts = (
+        known[0] + delta[0],
+        known[1] + delta[1],
+        known[2] + delta[2],
+        known[3] + delta[3],
+        known[4] + delta[4],
+        known[5],
+    )
+    value = orjson.loads(line)
+    ident = f"{prefix}{key:016x}"
+    value.update(
+        ts=known[5],
+        date=local_day(known[5]),
+        prompt=delta[0],
+        completion=delta[1],
+        cached=delta[2],
+        cache_write=delta[3],
+        cache_write_1h=delta[4],
+        total=delta[0] + delta[1],
+        calls=0,
+        id=f"{ident}#c{grown[0] + grown[1]}",
+        corrects=ident,
+    )
+    value.pop("cost_usd", None)
+    value.pop("reasoning", None)
+    for name in ("cache_write", "cache_write_1h", "calls"):
+        if not value[name]:
+            del value[name]
+    return orjson.dumps(value), grown
 
 
 def scan_files(

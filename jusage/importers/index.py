@@ -76,7 +76,16 @@ cache_write_1h (summed over the original and its corrections) and the original's
 Stamp = tuple[int, int, int, int]
 """A file's ``(device, inode, size, mtime_ns)``: equal stamps mean a file need not be opened."""
 
-ID_PREFIXES: dict[str, str] = {"claude-code": "cc-", "codex": "cx-", "jcode": "jc-"}
+ID_PREFIXES: dict[str, str] = {
+    "claude-code": "cc-",
+    "codex": "cx-",
+    "jcode": "jc-",
+    "gemini-cli": "gm-",
+    "opencode": "oc-",
+    "qwen-code": "qw-",
+    "amp": "am-",
+    "copilot-cli": "cp-",
+}
 """The event id prefix of each importer's events; a new importer adds its own here, so that
 rebuilding an index from the ledger takes its events in too."""
 
