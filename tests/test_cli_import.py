@@ -1,4 +1,6 @@
-"""``jusage import ...`` and ``jusage hook claude-code`` through click: output, JSON, exit codes."""
+"""``jusage import ...`` and ``jusage hook claude-code`` through click: output, JSON, exit codes.
+
+Every importer, the five per-call agents' included, is run on its committed fixtures."""
 
 from __future__ import annotations
 
@@ -16,6 +18,11 @@ SOURCES = {
     "claude-code": FIXTURES / "claude-code",
     "codex": FIXTURES / "codex",
     "jcode": FIXTURES / "jcode" / "events.jsonl",
+    "gemini-cli": FIXTURES / "gemini-cli",
+    "opencode": FIXTURES / "opencode",
+    "qwen-code": FIXTURES / "qwen-code",
+    "amp": FIXTURES / "amp",
+    "copilot-cli": FIXTURES / "copilot-cli",
 }
 SUMMARY_FIELDS = {
     "source",
@@ -145,3 +152,29 @@ def test_the_hook_reports_bad_input_on_stderr_and_still_exits_0(
     result = runner.invoke(main, ["hook", "claude-code", "--log", str(log_path)], input=stdin)
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1
+
+
+HOMES = {
+    "gemini-cli": ("GEMINI_CLI_HOME", ".gemini"),
+    "opencode": ("OPENCODE_DATA_DIR", ""),
+    "qwen-code": ("QWEN_RUNTIME_DIR", ""),
+    "amp": ("AMP_DATA_DIR", ""),
+    "copilot-cli": ("COPILOT_HOME", ""),
+}
+
+
+@pytest.mark.parametrize("source", sorted(HOMES))
+def test_without_a_path_the_agents_own_folder_is_imported(
+    runner: CliRunner, log_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """No --path: the folder the agent's own environment variable names."""
+    import shutil
+
+    variable, inside = HOMES[source]
+    home = tmp_path / "agent-home"
+    shutil.copytree(SOURCES[source], home / inside if inside else home)
+    monkeypatch.setenv(variable, str(home))
+    result = runner.invoke(main, ["import", source, "--log", str(log_path), "--json"])
+    assert result.exit_code == 0, result.output
+    expected = orjson.loads((SOURCES[source] / "expected.json").read_bytes())
+    assert orjson.loads(result.stdout)["events_added"] == expected["events"]
