@@ -255,6 +255,15 @@ def test_malformed_threads_and_calls_are_counted(store: Store, threads: Path, ba
     assert (summary.malformed, summary.events_added) == (1, 1)
 
 
+def test_a_call_without_an_id_nested_too_deep_to_tell_apart_is_malformed(store: Store, threads: Path) -> None:
+    """A message without messageId is known by its usage; one too deep to write is malformed."""
+    deep = b"[" * 400 + b"]" * 400
+    doc = b'{"id": "T-d", "messages": [{"role": "assistant", "usage": {"x": %s}}]}' % deep
+    save(threads, doc, name="T-d.json")
+    summary = import_amp(store, [threads])
+    assert (summary.malformed, summary.events_added) == (1, 0)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.lists(GARBAGE, min_size=1, max_size=4), where=st.integers(0, 2))
 def test_garbage_messages_never_raise_nor_change_the_other_calls(

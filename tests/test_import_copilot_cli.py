@@ -112,7 +112,8 @@ def test_counts_that_cannot_include_their_parts_get_them_added(
 
 
 def test_agent_spans_metrics_and_logs_are_not_calls(store: Store, otel: Path) -> None:
-    """invoke_agent spans sum the calls, logs and metrics repeat them: none of them count."""
+    """invoke_agent spans sum the calls, logs and metrics repeat them (a log record of a chat
+    operation too): none of them count."""
     agent = span("00000000000000b1", "invoke_agent copilot", **{"gen_ai.operation.name": "invoke_agent"})
     log = {
         "hrTime": END,
@@ -126,7 +127,12 @@ def test_agent_spans_metrics_and_logs_are_not_calls(store: Store, otel: Path) ->
         "name": "gen_ai.client.token.usage",
         "attributes": {"gen_ai.usage.input_tokens": 5},
     }
-    write(otel / "a.jsonl", span(), agent, log, metric)
+    untyped = {
+        "hrTime": END,
+        "spanContext": {"traceId": "t", "spanId": "s"},
+        "attributes": span()["attributes"],
+    }
+    write(otel / "a.jsonl", span(), agent, log, metric, untyped)
     import_copilot_cli(store, [otel])
     assert len(events(store)) == 1
 

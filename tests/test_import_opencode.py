@@ -317,6 +317,17 @@ def test_malformed_rows_are_skipped_and_counted(store: Store, data_dir: Path, ba
     assert (summary.malformed, summary.events_added) == (1, 1)
 
 
+def test_a_row_that_is_not_utf8_is_malformed_alone(store: Store, data_dir: Path) -> None:
+    """Text that is not UTF-8 in one row spoils that row, not the read of the database."""
+    db = database(data_dir, ("msg_1", reply()))
+    db.execute(
+        "INSERT INTO message VALUES ('msg_0', 'ses_\xff', 0, 0, CAST(? AS TEXT))", (b'{"role":"\xff"}',)
+    )
+    db.close()
+    summary = import_opencode(store, [data_dir])
+    assert (summary.malformed, summary.events_added) == (1, 1)
+
+
 def test_a_file_that_is_not_a_database_is_malformed_once(
     store: Store, data_dir: Path, tmp_path: Path
 ) -> None:

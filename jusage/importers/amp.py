@@ -138,7 +138,7 @@ def _event(event: Any, usages: dict[str, dict[str, Any]], thread: str, project: 
     if target:
         key = key_of(SOURCE, thread, "message", target)
     else:
-        key = key_of(SOURCE, thread, "event", text(event.get("id")) or orjson.dumps(event).decode())
+        key = key_of(SOURCE, thread, "event", text(event.get("id")) or _canonical(event))
     write, read = count(usage.get("cacheCreationInputTokens")), count(usage.get("cacheReadInputTokens"))
     inp, out, total = count(tokens.get("input")), count(tokens.get("output")), count(tokens.get("total"))
     calls.add(
@@ -171,7 +171,7 @@ def _message(ident: str, message: dict[str, Any], thread: str, project: str, cal
     if prompt + out == 0:
         prompt = total  # no split given
     if ident.startswith("#"):  # no messageId: the usage itself tells the call apart
-        ident = orjson.dumps(usage, option=orjson.OPT_SORT_KEYS).decode()
+        ident = _canonical(usage)
     calls.add(
         key_of(SOURCE, thread, "message", ident),
         stamp(usage.get("timestamp") or message.get("timestamp")),
@@ -183,6 +183,14 @@ def _message(ident: str, message: dict[str, Any], thread: str, project: str, cal
         session=thread,
         project=project,
     )
+
+
+def _canonical(value: Any) -> str:
+    """``value`` as canonical JSON text, to tell apart records without an id of their own."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        raise Bad("a record too deeply nested") from None
 
 
 def _ident(value: Any) -> str:

@@ -133,11 +133,18 @@ def _parse(path: str, lines: list[bytes], ctx: dict[str, Any], calls: Calls) -> 
             calls.malformed()
 
 
+_SPAN_KEYS = ("spanId", "traceId", "startTime", "endTime", "duration", "kind")
+
+
 def _is_chat_span(record: dict[str, Any], attrs: dict[str, Any]) -> bool:
-    kind = record.get("type")
-    if kind is not None and kind != "span":
-        return False
+    """A span (``"type": "span"``, or without a type a named record with a span's fields: a
+    log record repeats a call's usage and is not one) of a ``chat`` operation."""
     name = record.get("name")
+    if "type" in record:
+        if record["type"] != "span":
+            return False
+    elif type(name) is not str or not any(key in record for key in _SPAN_KEYS):
+        return False
     return attrs.get("gen_ai.operation.name") == "chat" or (type(name) is str and name.startswith("chat "))
 
 

@@ -213,8 +213,9 @@ def _query(path: str, since: int | None, calls: Calls) -> int | None:
     """Read the message rows (those updated from ``since`` minus the overlap on, when the
     table has the column) into ``calls``; the newest ``time_updated`` read."""
     with _connected(path) as db:
+        db.text_factory = bytes  # text that is not UTF-8 is one malformed row, not a failed read
         db.execute("BEGIN")  # one snapshot for the whole read
-        columns = {row[1] for row in db.execute("PRAGMA table_info(message)")}
+        columns = {bytes(row[1]).decode(errors="replace") for row in db.execute("PRAGMA table_info(message)")}
         if not {"id", "session_id", "data"} <= columns:
             return None  # another program's database, or one from before the table
         if "time_updated" in columns:
@@ -230,12 +231,17 @@ def _query(path: str, since: int | None, calls: Calls) -> int | None:
             if type(updated) is int and (newest is None or updated > newest):
                 newest = updated
             try:
-                value = orjson.loads(data) if isinstance(data, (str, bytes)) else None
+                value = orjson.loads(data) if isinstance(data, bytes) else None
             except orjson.JSONDecodeError:
                 value = None
-            _message(value, ident, session, calls)
+            _message(value, _decoded(ident), _decoded(session), calls)
         db.execute("COMMIT")
         return newest
+
+
+def _decoded(value: Any) -> str:
+    """A text column read as bytes, as text (``""`` for a column of another type)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
 
 
 @contextlib.contextmanager
