@@ -86,3 +86,14 @@ GARBAGE = st.one_of(
 )
 """One line of anything: any JSON (huge numbers, NaN and Infinity literals, duplicate keys, deep
 nesting), or bytes that are not JSON at all; never a newline inside."""
+
+
+def strange(value: dict[str, Any], changes: list[tuple[tuple[str, ...], Any]]) -> bytes:
+    """``value`` with each ``(path, new)`` of ``changes`` set where the path leads to an object,
+    written by the standard library (integers past 64 bits, no depth limit)."""
+    from strategies import set_at
+
+    changed = json.loads(json.dumps(value))
+    for path, new in changes:
+        set_at(changed, path, new)
+    return json.dumps(changed).encode()

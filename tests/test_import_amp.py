@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, totals
+from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY
 
 from jusage.importers import ImportPathError, default_amp_paths, import_amp
 from jusage.store import Store
@@ -293,3 +294,30 @@ def test_garbage_messages_never_raise_nor_change_the_other_calls(
         kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
         assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
         assert import_amp(dirty, [base / "dirty"]).events_added == 0
+
+
+STRANGE = [
+    ("id",),
+    ("messages",),
+    ("env",),
+    ("usageLedger",),
+    ("usageLedger", "events"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.sampled_from(STRANGE), JSON_ANY), max_size=4))
+def test_any_json_in_any_field_is_never_fatal(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]]
+) -> None:
+    """Lists, objects, huge or fractional numbers where counts, names and times belong: the
+    record is imported or counted as malformed, never a crash; a second run adds nothing."""
+    doc = thread(assistant(1, usage()), events=[ledger_event()])
+    doc["messages"][0]["usage"] = {**usage(), "inputTokens": None}
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        folder = Path(tmp) / "threads"
+        save(folder, strange(doc, changes))
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_amp(ledger, [folder])
+        assert import_amp(ledger, [folder]).events_added == 0
+        assert len(events(ledger)) <= 1

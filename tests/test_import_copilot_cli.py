@@ -8,9 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, totals
+from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY
 
 from jusage.importers import ImportPathError, default_copilot_cli_paths, import_copilot_cli
 from jusage.store import Store
@@ -257,3 +258,36 @@ def test_garbage_lines_never_raise_nor_change_the_other_lines(
         kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
         assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
         assert import_copilot_cli(dirty, [base / "dirty"]).events_added == 0
+
+
+STRANGE = [
+    ("type",),
+    ("name",),
+    ("traceId",),
+    ("spanId",),
+    ("endTime",),
+    ("startTime",),
+    ("attributes",),
+    ("attributes", "gen_ai.operation.name"),
+    ("attributes", "gen_ai.usage.input_tokens"),
+    ("attributes", "gen_ai.usage.output_tokens"),
+    ("attributes", "gen_ai.usage.cache_read.input_tokens"),
+    ("attributes", "gen_ai.response.model"),
+    ("attributes", "gen_ai.conversation.id"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.sampled_from(STRANGE), JSON_ANY), max_size=4))
+def test_any_json_in_any_field_is_never_fatal(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]]
+) -> None:
+    """Lists, objects, huge or fractional numbers where counts, names and times belong: the
+    record is imported or counted as malformed, never a crash; a second run adds nothing."""
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        folder = Path(tmp) / "otel"
+        write(folder / "a.jsonl", strange(span(), changes))
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_copilot_cli(ledger, [folder])
+        assert import_copilot_cli(ledger, [folder]).events_added == 0
+        assert len(events(ledger)) <= 1

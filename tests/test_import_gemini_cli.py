@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, totals
+from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY
 
 from jusage.importers import ImportPathError, default_gemini_cli_paths, import_gemini_cli
 from jusage.store import Store
@@ -311,3 +312,51 @@ def test_a_copied_tree_counts_once(store: Store, tmp_path: Path) -> None:
     import_gemini_cli(store, [FIXTURES / "gemini-cli"])
     shutil.copytree(FIXTURES / "gemini-cli", tmp_path / "backup")
     assert import_gemini_cli(store, [tmp_path / "backup"]).events_added == 0
+
+
+STRANGE = [
+    ("id",),
+    ("type",),
+    ("timestamp",),
+    ("model",),
+    ("tokens",),
+    ("tokens", "input"),
+    ("tokens", "cached"),
+    ("tokens", "thoughts"),
+    ("tokens", "total"),
+    ("toolCalls",),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    changes=st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    *STRANGE,
+                    ("meta", "sessionId"),
+                    ("meta", "kind"),
+                    ("meta", "directories"),
+                    ("meta", "messages"),
+                ]
+            ),
+            JSON_ANY,
+        ),
+        max_size=4,
+    )
+)
+def test_any_json_in_any_field_is_never_fatal(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]]
+) -> None:
+    """Lists, objects, huge or fractional numbers where counts, names and times belong: the
+    record is imported or counted as malformed, never a crash; a second run adds nothing."""
+    record = strange(reply(toks=tokens()), changes)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        folder = Path(tmp) / "chats"
+        meta = strange(META, [(path[1:], value) for path, value in changes if path[0] == "meta"])
+        write(folder / "session-a.jsonl", meta, record)
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_gemini_cli(ledger, [folder])
+        assert import_gemini_cli(ledger, [folder]).events_added == 0
+        assert len(events(ledger)) <= 1

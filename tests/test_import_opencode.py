@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, totals
+from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY
 
 from jusage.importers import ImportPathError, default_opencode_paths, import_opencode
 from jusage.importers import opencode as opencode_module
@@ -363,3 +364,39 @@ def test_garbage_rows_never_raise_nor_change_the_other_rows(tmp_path: Path, garb
         kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
         assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
         assert import_opencode(dirty, [base / "dirty"]).events_added == 0
+
+
+STRANGE = [
+    ("id",),
+    ("sessionID",),
+    ("role",),
+    ("time",),
+    ("time", "created"),
+    ("cost",),
+    ("path",),
+    ("modelID",),
+    ("tokens",),
+    ("tokens", "input"),
+    ("tokens", "cache"),
+    ("tokens", "cache", "read"),
+    ("tokens", "total"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.sampled_from(STRANGE), JSON_ANY), max_size=4))
+def test_any_json_in_any_field_is_never_fatal(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]]
+) -> None:
+    """Lists, objects, huge or fractional numbers where counts, names and times belong: the
+    record is imported or counted as malformed, never a crash; a second run adds nothing."""
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        folder = Path(tmp) / "storage" / "message" / "ses_1"
+        folder.mkdir(parents=True)
+        (folder / "msg_1.json").write_bytes(
+            strange({"id": "msg_1", "sessionID": "ses_1", **reply()}, changes)
+        )
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_opencode(ledger, [Path(tmp)])
+        assert import_opencode(ledger, [Path(tmp)]).events_added == 0
+        assert len(events(ledger)) <= 1

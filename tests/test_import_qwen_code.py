@@ -8,9 +8,10 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, totals
+from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON_ANY
 
 from jusage.importers import ImportPathError, default_qwen_code_paths, import_qwen_code
 from jusage.store import Store
@@ -223,3 +224,35 @@ def test_garbage_lines_never_raise_nor_change_the_other_lines(
         kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
         assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
         assert import_qwen_code(dirty, [base / "dirty"]).events_added == 0
+
+
+STRANGE = [
+    ("uuid",),
+    ("type",),
+    ("timestamp",),
+    ("model",),
+    ("cwd",),
+    ("sessionId",),
+    ("isSidechain",),
+    ("usageMetadata",),
+    ("usageMetadata", "promptTokenCount"),
+    ("usageMetadata", "candidatesTokenCount"),
+    ("usageMetadata", "thoughtsTokenCount"),
+    ("usageMetadata", "totalTokenCount"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.sampled_from(STRANGE), JSON_ANY), max_size=4))
+def test_any_json_in_any_field_is_never_fatal(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]]
+) -> None:
+    """Lists, objects, huge or fractional numbers where counts, names and times belong: the
+    record is imported or counted as malformed, never a crash; a second run adds nothing."""
+    with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
+        folder = Path(tmp) / "chats"
+        write(folder / "s.jsonl", strange(assistant(usage=openai()), changes))
+        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
+        import_qwen_code(ledger, [folder])
+        assert import_qwen_code(ledger, [folder]).events_added == 0
+        assert len(events(ledger)) <= 1
