@@ -43,7 +43,18 @@ import orjson
 
 from jusage.importers.common import ImportSummary, Progress
 from jusage.importers.index import key_of
-from jusage.importers.records import Bad, Calls, count, find_files, json_reader, run_import, stamp, text
+from jusage.importers.records import (
+    Bad,
+    Calls,
+    count,
+    data_home,
+    existing,
+    find_files,
+    json_reader,
+    run_import,
+    stamp,
+    text,
+)
 from jusage.store import Store
 
 __all__ = ["SOURCE", "amp_files", "default_amp_paths", "import_amp"]
@@ -55,18 +66,8 @@ def default_amp_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     """Amp's data folders: each entry of ``$AMP_DATA_DIR`` (comma-separated, as ccusage reads
     it), else ``$XDG_DATA_HOME/amp`` (or ``~/.local/share/amp``); those that exist."""
     env = os.environ if env is None else env
-    configured = env.get("AMP_DATA_DIR", "").strip()
-    if configured:
-        candidates = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    else:
-        xdg = env.get("XDG_DATA_HOME", "").strip()
-        home = Path(env.get("HOME") or Path.home())
-        candidates = [(Path(xdg) if xdg else home / ".local" / "share") / "amp"]
-    out: list[Path] = []
-    for path in candidates:
-        if path.is_dir() and path.resolve() not in out:
-            out.append(path.resolve())
-    return out
+    configured = [p.strip() for p in env.get("AMP_DATA_DIR", "").split(",") if p.strip()]
+    return existing([Path(p).expanduser() for p in configured] or [data_home(env) / "amp"])
 
 
 def _roots(folder: Path) -> list[Path]:

@@ -39,15 +39,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from jusage.importers.common import ImportSummary, Progress
 from jusage.importers.index import key_of
 from jusage.importers.records import (
     Bad,
     Calls,
     count,
+    env_folder,
+    existing,
     find_files,
+    home,
     jsonl_reader,
     line_key,
     run_import,
@@ -77,10 +78,7 @@ def default_copilot_cli_paths(env: Mapping[str, str] | None = None) -> list[Path
     """``$COPILOT_HOME/otel`` (else ``~/.copilot/otel``) and the file named by
     ``$COPILOT_OTEL_FILE_EXPORTER_PATH``, those that exist."""
     env = os.environ if env is None else env
-    configured = env.get("COPILOT_HOME", "").strip()
-    home = Path(env.get("HOME") or Path.home())
-    folder = (Path(configured).expanduser() if configured else home / ".copilot") / "otel"
-    out = [folder.resolve()] if folder.is_dir() else []
+    out = existing([env_folder(env, "COPILOT_HOME", home(env) / ".copilot") / "otel"])
     exported = env.get("COPILOT_OTEL_FILE_EXPORTER_PATH", "").strip()
     if exported and Path(exported).expanduser().is_file():
         out.append(Path(exported).expanduser().resolve())
@@ -112,25 +110,10 @@ def import_copilot_cli(
     return run_import(store, SOURCE, jobs, progress=progress, lock_timeout=lock_timeout)
 
 
-def _parse(path: str, lines: list[bytes], ctx: dict[str, Any], calls: Calls) -> None:
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            calls.malformed()
-            continue
-        if type(record) is not dict:
-            calls.malformed()
-            continue
-        attrs = record.get("attributes")
-        if type(attrs) is not dict or not _is_chat_span(record, attrs):
-            continue
-        try:
-            _call(record, attrs, line, calls)
-        except Bad:
-            calls.malformed()
+def _parse(path: str, record: dict[str, Any], line: bytes, ctx: dict[str, Any], calls: Calls) -> None:
+    attrs = record.get("attributes")
+    if type(attrs) is dict and _is_chat_span(record, attrs):
+        _call(record, attrs, line, calls)
 
 
 _SPAN_KEYS = ("spanId", "traceId", "startTime", "endTime", "duration", "kind")

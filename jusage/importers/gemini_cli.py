@@ -36,15 +36,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from jusage.importers.common import ImportSummary, Progress
 from jusage.importers.index import key_of
 from jusage.importers.records import (
     Bad,
     Calls,
     count,
+    env_folder,
+    existing,
     find_files,
+    home,
     json_reader,
     jsonl_reader,
     run_import,
@@ -61,9 +62,7 @@ SOURCE = "gemini-cli"
 def default_gemini_cli_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     """Gemini CLI's folder, ``$GEMINI_CLI_HOME/.gemini`` (else ``~/.gemini``), when it exists."""
     env = os.environ if env is None else env
-    home = env.get("GEMINI_CLI_HOME", "").strip() or env.get("HOME") or str(Path.home())
-    path = Path(home).expanduser() / ".gemini"
-    return [path.resolve()] if path.is_dir() else []
+    return existing([env_folder(env, "GEMINI_CLI_HOME", home(env)) / ".gemini"])
 
 
 def _roots(folder: Path) -> list[Path]:
@@ -106,29 +105,18 @@ def import_gemini_cli(
     return run_import(store, SOURCE, jobs, progress=progress, lock_timeout=lock_timeout)
 
 
-def _parse_lines(path: str, lines: list[bytes], ctx: dict[str, Any], calls: Calls) -> None:
+def _parse_record(path: str, record: dict[str, Any], line: bytes, ctx: dict[str, Any], calls: Calls) -> None:
     if "root" not in ctx:
         ctx["root"], ctx["folder"] = _project_of(path)
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            calls.malformed()
-            continue
-        if type(record) is not dict:
-            calls.malformed()
-            continue
-        update = record.get("$set")
-        if type(update) is dict:
-            _metadata(update, ctx, calls)
-        elif "$rewindTo" in record:
-            continue  # the calls before it were made, and billed
-        elif type(record.get("sessionId")) is str and "projectHash" in record:
-            _metadata(record, ctx, calls)
-        else:
-            _message(record, ctx, calls)
+    update = record.get("$set")
+    if type(update) is dict:
+        _metadata(update, ctx, calls)
+    elif "$rewindTo" in record:
+        return  # the calls before it were made, and billed
+    elif type(record.get("sessionId")) is str and "projectHash" in record:
+        _metadata(record, ctx, calls)
+    else:
+        _message(record, ctx, calls)
 
 
 def _parse_whole(path: str, doc: Any, calls: Calls) -> None:
@@ -206,5 +194,5 @@ def _project_of(path: str) -> tuple[str, str]:
     return root, text(folder.name)
 
 
-_read_lines = jsonl_reader(_parse_lines)
+_read_lines = jsonl_reader(_parse_record)
 _read_whole = json_reader(_parse_whole)

@@ -58,6 +58,9 @@ from jusage.importers.records import (
     Calls,
     Usage,
     count,
+    data_home,
+    env_folder,
+    existing,
     find_files,
     json_reader,
     millis,
@@ -80,14 +83,7 @@ def default_opencode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     ``$XDG_DATA_HOME/opencode`` (where OpenCode puts it), else ``~/.local/share/opencode``;
     only when it exists."""
     env = os.environ if env is None else env
-    configured = env.get("OPENCODE_DATA_DIR", "").strip()
-    xdg = env.get("XDG_DATA_HOME", "").strip()
-    home = Path(env.get("HOME") or Path.home())
-    if configured:
-        path = Path(configured).expanduser()
-    else:
-        path = (Path(xdg) if xdg else home / ".local" / "share") / "opencode"
-    return [path.resolve()] if path.is_dir() else []
+    return existing([env_folder(env, "OPENCODE_DATA_DIR", data_home(env) / "opencode")])
 
 
 def _wanted(path: str) -> bool:

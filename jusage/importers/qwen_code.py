@@ -35,15 +35,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from jusage.importers.common import ImportSummary, Progress
 from jusage.importers.index import key_of
 from jusage.importers.records import (
     Bad,
     Calls,
     count,
+    env_folder,
+    existing,
     find_files,
+    home,
     jsonl_reader,
     line_key,
     run_import,
@@ -60,10 +61,7 @@ SOURCE = "qwen-code"
 def default_qwen_code_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     """Qwen Code's folder, ``$QWEN_RUNTIME_DIR`` (else ``~/.qwen``), when it exists."""
     env = os.environ if env is None else env
-    configured = env.get("QWEN_RUNTIME_DIR", "").strip()
-    home = Path(env.get("HOME") or Path.home())
-    path = Path(configured).expanduser() if configured else home / ".qwen"
-    return [path.resolve()] if path.is_dir() else []
+    return existing([env_folder(env, "QWEN_RUNTIME_DIR", home(env) / ".qwen")])
 
 
 def _roots(folder: Path) -> list[Path]:
@@ -94,25 +92,10 @@ def import_qwen_code(
     return run_import(store, SOURCE, jobs, progress=progress, lock_timeout=lock_timeout)
 
 
-def _parse(path: str, lines: list[bytes], ctx: dict[str, Any], calls: Calls) -> None:
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            calls.malformed()
-            continue
-        if type(record) is not dict:
-            calls.malformed()
-            continue
-        usage = record.get("usageMetadata")
-        if record.get("type") != "assistant" or usage is None:
-            continue
-        try:
-            _call(record, usage, line, calls)
-        except Bad:
-            calls.malformed()
+def _parse(path: str, record: dict[str, Any], line: bytes, ctx: dict[str, Any], calls: Calls) -> None:
+    usage = record.get("usageMetadata")
+    if record.get("type") == "assistant" and usage is not None:
+        _call(record, usage, line, calls)
 
 
 def _call(record: dict[str, Any], usage: Any, line: bytes, calls: Calls) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
@@ -46,7 +46,11 @@ __all__ = [
     "Reader",
     "Usage",
     "count",
+    "data_home",
+    "env_folder",
+    "existing",
     "find_files",
+    "home",
     "json_reader",
     "jsonl_reader",
     "line_key",
@@ -306,24 +310,35 @@ def run_import(
     return tally.summary(source)
 
 
-LineParser = Callable[[str, list[bytes], dict[str, Any], Calls], None]
-"""Reads a batch of complete new lines of a file (its path given) into calls; the dict is
-what the parser carries from one read of the file to the next (kept in the file's mark)."""
+RecordParser = Callable[[str, dict[str, Any], bytes, dict[str, Any], Calls], None]
+"""Reads one JSON object of a JSON-lines file into calls: ``(path, object, its line, context,
+calls)``. The context is what the parser carries from one read of the file to the next (kept
+in the file's mark); raising :class:`Bad` counts the record as malformed."""
 
 
-def jsonl_reader(parse: LineParser) -> Reader:
+def jsonl_reader(parse: RecordParser) -> Reader:
     """A :data:`Reader` of an append-only JSON-lines file: only the lines added since its
-    mark are read (see :func:`~jusage.importers.common.read_new_lines`)."""
+    mark are read (see :func:`~jusage.importers.common.read_new_lines`), and each that is a
+    JSON object is given to ``parse``; one that is not JSON, or not an object, is malformed."""
 
     def read(
         path: str, st: os.stat_result, mark: FileMark | None, tally: Tally
     ) -> tuple[list[Usage], FileMark] | None:
         calls = Calls(tally)
         last: FileMark | None = None
+        loads = orjson.loads
         for lines, after in read_new_lines(path, st, mark, tally):
             context = dict(after.context) if last is None else last.context
-            if lines:
-                parse(path, lines, context, calls)
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    record = loads(line)
+                    if type(record) is not dict:
+                        raise Bad("not a JSON object")
+                    parse(path, record, line, context, calls)
+                except (orjson.JSONDecodeError, Bad):
+                    calls.malformed()
             last = dataclasses.replace(after, context=context)
         return None if last is None else (calls.found, last)
 
@@ -368,6 +383,32 @@ def json_reader(parse: DocParser) -> Reader:
         return calls.found, whole_mark(st)
 
     return read
+
+
+def home(env: Mapping[str, str]) -> Path:
+    """The home folder: ``$HOME``, else the user's."""
+    return Path(env.get("HOME") or Path.home())
+
+
+def data_home(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME``, else ``~/.local/share``."""
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    return Path(xdg) if xdg else home(env) / ".local" / "share"
+
+
+def env_folder(env: Mapping[str, str], variable: str, default: Path) -> Path:
+    """The folder ``$variable`` names (``~`` expanded), else ``default``."""
+    configured = env.get(variable, "").strip()
+    return Path(configured).expanduser() if configured else default
+
+
+def existing(paths: Iterable[Path]) -> list[Path]:
+    """Those of ``paths`` that are folders, resolved, each once."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir() and path.resolve() not in out:
+            out.append(path.resolve())
+    return out
 
 
 def find_files(
