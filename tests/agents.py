@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from strategies import JSON_ANY
 
 from jusage.events import Event
+from jusage.importers import ImportSummary
 from jusage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +99,35 @@ def strange(value: dict[str, Any], changes: list[tuple[tuple[str, ...], Any]]) -
     for path, new in changes:
         set_at(changed, path, new)
     return json.dumps(changed).encode()
+
+
+def write_lines(path: Path, *records: dict[str, Any] | bytes, mode: str = "wb") -> Path:
+    """Write (or with ``mode="ab"`` append) one JSON object or raw line per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open(mode) as fh:
+        fh.write(b"".join((r if isinstance(r, bytes) else orjson.dumps(r)) + b"\n" for r in records))
+    return path
+
+
+Importer = Callable[..., ImportSummary]
+
+
+def imports_the_same(importer: Importer, clean: Path, dirty: Path) -> None:
+    """Import ``clean`` and ``dirty`` (the same records, and garbage) into ledgers beside them:
+    every event of the clean import is in the dirty one with the same counts, and a second
+    import of ``dirty`` adds nothing."""
+    ledgers = [Store(folder.parent / f"{folder.name}.ledger" / "events.jsonl") for folder in (clean, dirty)]
+    importer(ledgers[0], [clean])
+    importer(ledgers[1], [dirty])
+    kept = {(e["id"], e["prompt"], e["completion"]) for e in events(ledgers[1])}
+    assert {(e["id"], e["prompt"], e["completion"]) for e in events(ledgers[0])} <= kept
+    assert importer(ledgers[1], [dirty]).events_added == 0
+
+
+def never_fatal(importer: Importer, folder: Path) -> None:
+    """Import ``folder`` twice into a ledger beside it: no exception, valid events, at most
+    one call, and nothing added the second time."""
+    ledger = Store(folder.parent / f"{folder.name}.ledger" / "events.jsonl")
+    importer(ledger, [folder])
+    assert importer(ledger, [folder]).events_added == 0
+    assert len(events(ledger)) <= 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -10,12 +9,12 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
+from agents import GARBAGE, events, generate, imports_the_same, never_fatal, same_totals, strange, totals
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import JSON_ANY
 
-from jusage.importers import ImportPathError, default_opencode_paths, import_opencode
+from jusage.importers import default_opencode_paths, import_opencode
 from jusage.importers import opencode as opencode_module
 from jusage.store import Store
 
@@ -159,14 +158,6 @@ def test_a_reply_without_tokens_is_counted_once_they_come(store: Store, data_dir
     assert import_opencode(store, [data_dir]).events_added == 1
 
 
-def test_the_fixture_store_has_the_generators_totals(store: Store) -> None:
-    """The committed fixtures import to the totals they were generated with; again, nothing."""
-    summary = import_opencode(store, [FIXTURES / "opencode"])
-    assert same_totals(totals(store), fixture_totals("opencode")) and summary.malformed == 2
-    again = import_opencode(store, [FIXTURES / "opencode"])
-    assert (again.events_added, again.files_read) == (0, 0)
-
-
 @pytest.mark.parametrize("wal", [False, True], ids=["rollback-journal", "write-ahead-log"])
 def test_a_generated_store_imports_to_the_generators_totals(store: Store, tmp_path: Path, wal: bool) -> None:
     """Paid, subscription and free providers, old files, files also in the database, garbage;
@@ -270,31 +261,6 @@ def test_default_paths(tmp_path: Path) -> None:
     assert default_opencode_paths({"HOME": str(tmp_path)}) == []
 
 
-def test_a_missing_path_is_an_error(store: Store, tmp_path: Path) -> None:
-    """A path that does not exist raises ImportPathError."""
-    with pytest.raises(ImportPathError):
-        import_opencode(store, [tmp_path / "nowhere"])
-
-
-def _import_worker(log: str, tree: str) -> None:
-    import_opencode(Store(log), [Path(tree)])
-
-
-def test_concurrent_imports_count_everything_once(tmp_path: Path) -> None:
-    """Three processes importing one store at once leave it in the ledger once."""
-    log = tmp_path / "ledger" / "events.jsonl"
-    ctx = multiprocessing.get_context("spawn")
-    procs = [
-        ctx.Process(target=_import_worker, args=(str(log), str(FIXTURES / "opencode"))) for _ in range(3)
-    ]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(60)
-    assert all(proc.exitcode == 0 for proc in procs)
-    assert same_totals(totals(Store(log)), fixture_totals("opencode"))
-
-
 # -- bad input -------------------------------------------------------------------------------
 
 
@@ -358,12 +324,7 @@ def test_garbage_rows_never_raise_nor_change_the_other_rows(tmp_path: Path, garb
         database(base / "clean", *good).close()
         rows = [(f"msg_g{n}", raw.decode("utf-8", "replace")) for n, raw in enumerate(garbage)]
         database(base / "dirty", *good, *rows).close()
-        clean, dirty = Store(base / "l1" / "events.jsonl"), Store(base / "l2" / "events.jsonl")
-        import_opencode(clean, [base / "clean"])
-        import_opencode(dirty, [base / "dirty"])
-        kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
-        assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
-        assert import_opencode(dirty, [base / "dirty"]).events_added == 0
+        imports_the_same(import_opencode, base / "clean", base / "dirty")
 
 
 STRANGE = [
@@ -396,7 +357,4 @@ def test_any_json_in_any_field_is_never_fatal(
         (folder / "msg_1.json").write_bytes(
             strange({"id": "msg_1", "sessionID": "ses_1", **reply()}, changes)
         )
-        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
-        import_opencode(ledger, [Path(tmp)])
-        assert import_opencode(ledger, [Path(tmp)]).events_added == 0
-        assert len(events(ledger)) <= 1
+        never_fatal(import_opencode, Path(tmp))

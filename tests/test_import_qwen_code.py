@@ -8,12 +8,12 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import FIXTURES, GARBAGE, events, fixture_totals, generate, same_totals, strange, totals
+from agents import GARBAGE, events, imports_the_same, never_fatal, strange, write_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import JSON_ANY
 
-from jusage.importers import ImportPathError, default_qwen_code_paths, import_qwen_code
+from jusage.importers import default_qwen_code_paths, import_qwen_code
 from jusage.store import Store
 
 CWD = "/home/ada/src/ledger"
@@ -49,13 +49,6 @@ def openai(
     }
 
 
-def write(path: Path, *records: dict[str, Any] | bytes, mode: str = "wb") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open(mode) as fh:
-        fh.write(b"".join((r if isinstance(r, bytes) else orjson.dumps(r)) + b"\n" for r in records))
-    return path
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "ledger" / "events.jsonl")
@@ -75,7 +68,7 @@ def log(home: Path, name: str = "s-1") -> Path:
 
 def test_an_openai_backed_call_keeps_its_thoughts_inside_the_completion(store: Store, home: Path) -> None:
     """total = prompt + candidates: the thoughts are part of the candidates already."""
-    write(log(home), assistant(usage=openai()))
+    write_lines(log(home), assistant(usage=openai()))
     import_qwen_code(store, [home])
     [event] = events(store)
     assert (event["prompt"], event["cached"], event["completion"], event["reasoning"]) == (1000, 600, 200, 50)
@@ -91,14 +84,14 @@ def test_an_openai_backed_call_keeps_its_thoughts_inside_the_completion(store: S
 def test_a_gemini_backed_call_adds_its_thoughts(store: Store, home: Path) -> None:
     """total = prompt + candidates + thoughts: Gemini keeps the thoughts apart."""
     usage = {**openai(), "totalTokenCount": 1250}
-    write(log(home), assistant(usage=usage))
+    write_lines(log(home), assistant(usage=usage))
     import_qwen_code(store, [home])
     assert (events(store)[0]["completion"], events(store)[0]["reasoning"]) == (250, 50)
 
 
 def test_a_total_without_a_split_counts_as_prompt(store: Store, home: Path) -> None:
     """A provider that gave only a total: all of it in the prompt."""
-    write(log(home), assistant(usage={"totalTokenCount": 900}))
+    write_lines(log(home), assistant(usage={"totalTokenCount": 900}))
     import_qwen_code(store, [home])
     assert (events(store)[0]["prompt"], events(store)[0]["completion"]) == (900, 0)
 
@@ -106,7 +99,7 @@ def test_a_total_without_a_split_counts_as_prompt(store: Store, home: Path) -> N
 def test_records_other_than_assistant_calls_do_not_count(store: Store, home: Path) -> None:
     """User, tool-result and system records, and an assistant record without usage."""
     user = {**assistant(uuid="u"), "type": "user", "usageMetadata": openai()}
-    write(log(home), user, {**assistant(uuid="t"), "type": "tool_result"}, assistant(uuid="a"))
+    write_lines(log(home), user, {**assistant(uuid="t"), "type": "tool_result"}, assistant(uuid="a"))
     assert import_qwen_code(store, [home]).entries == 0
 
 
@@ -115,9 +108,9 @@ def test_records_other_than_assistant_calls_do_not_count(store: Store, home: Pat
 
 def test_a_branch_copy_of_a_session_counts_once(store: Store, home: Path) -> None:
     """/branch copies records with their uuid into a new session's log: counted once."""
-    write(log(home), assistant(usage=openai()))
+    write_lines(log(home), assistant(usage=openai()))
     fork = {"sessionId": "s-1", "messageUuid": "r-1"}
-    write(log(home, "s-2"), assistant(usage=openai(), sessionId="s-2", forkedFrom=fork))
+    write_lines(log(home, "s-2"), assistant(usage=openai(), sessionId="s-2", forkedFrom=fork))
     summary = import_qwen_code(store, [home])
     assert (len(events(store)), summary.duplicates) == (1, 1)
 
@@ -126,29 +119,9 @@ def test_records_without_a_uuid_are_told_apart_by_their_content(store: Store, ho
     """No uuid: the same line twice is one call, a different line another."""
     bare = assistant(usage=openai())
     del bare["uuid"]
-    write(log(home), bare, bare, {**bare, "timestamp": "2025-09-01T10:00:09.000Z"})
+    write_lines(log(home), bare, bare, {**bare, "timestamp": "2025-09-01T10:00:09.000Z"})
     import_qwen_code(store, [home])
     assert len(events(store)) == 2
-
-
-def test_a_second_run_adds_nothing(store: Store) -> None:
-    """Re-importing the fixture tree is a no-op that reads no file."""
-    first = import_qwen_code(store, [FIXTURES / "qwen-code"])
-    second = import_qwen_code(store, [FIXTURES / "qwen-code"])
-    assert first.events_added > 0 and (second.events_added, second.files_read) == (0, 0)
-
-
-def test_the_fixture_tree_has_the_generators_totals(store: Store) -> None:
-    """The committed fixtures import to the totals they were generated with."""
-    import_qwen_code(store, [FIXTURES / "qwen-code"])
-    assert same_totals(totals(store), fixture_totals("qwen-code"))
-
-
-def test_a_generated_tree_imports_to_the_generators_totals(store: Store, tmp_path: Path) -> None:
-    """Three providers' conventions, branches, subagents and malformed lines."""
-    expected = generate("qwen", tmp_path / "qwen", 400)
-    summary = import_qwen_code(store, [tmp_path / "qwen"])
-    assert same_totals(totals(store), expected) and summary.malformed > 0 and summary.duplicates > 0
 
 
 # -- incremental and where things are -----------------------------------------------------------
@@ -156,9 +129,9 @@ def test_a_generated_tree_imports_to_the_generators_totals(store: Store, tmp_pat
 
 def test_appended_records_are_read_incrementally(store: Store, home: Path) -> None:
     """A second run reads only the records appended since the first."""
-    path = write(log(home), assistant(usage=openai()))
+    path = write_lines(log(home), assistant(usage=openai()))
     import_qwen_code(store, [home])
-    write(path, assistant("r-2", openai()), mode="ab")
+    write_lines(path, assistant("r-2", openai()), mode="ab")
     summary = import_qwen_code(store, [home])
     assert (summary.entries, summary.events_added) == (1, 1)
 
@@ -166,7 +139,7 @@ def test_appended_records_are_read_incrementally(store: Store, home: Path) -> No
 def test_a_subagents_records_are_found_and_tagged(store: Store, home: Path) -> None:
     """``projects/<p>/subagents/<session>/*.jsonl``: role subagent."""
     path = home / "projects" / "-home-ada-src-ledger" / "subagents" / "s-1" / "agent-x.jsonl"
-    write(path, assistant(usage=openai(), isSidechain=True, agentId="agent-x"))
+    write_lines(path, assistant(usage=openai(), isSidechain=True, agentId="agent-x"))
     import_qwen_code(store, [home])
     assert events(store)[0]["role"] == "subagent"
 
@@ -178,12 +151,6 @@ def test_default_paths_follow_qwen_runtime_dir(tmp_path: Path) -> None:
     assert default_qwen_code_paths({"HOME": str(tmp_path)}) == []
     (tmp_path / ".qwen").mkdir()
     assert default_qwen_code_paths({"HOME": str(tmp_path)}) == [tmp_path / ".qwen"]
-
-
-def test_a_missing_path_is_an_error(store: Store, tmp_path: Path) -> None:
-    """A path that does not exist raises ImportPathError."""
-    with pytest.raises(ImportPathError):
-        import_qwen_code(store, [tmp_path / "nowhere"])
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -202,7 +169,7 @@ def test_a_missing_path_is_an_error(store: Store, tmp_path: Path) -> None:
 )
 def test_malformed_records_are_skipped_and_counted(store: Store, home: Path, bad: bytes) -> None:
     """A bad line or value is malformed; the good record beside it still counts."""
-    write(log(home), bad, assistant("r-2", openai()))
+    write_lines(log(home), bad, assistant("r-2", openai()))
     summary = import_qwen_code(store, [home])
     assert (summary.malformed, summary.events_added) == (1, 1)
 
@@ -216,14 +183,9 @@ def test_garbage_lines_never_raise_nor_change_the_other_lines(
     good = [orjson.dumps(assistant("r-1", openai())), orjson.dumps(assistant("r-2", openai(prompt=5)))]
     with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
         base = Path(tmp)
-        write(base / "clean" / "s.jsonl", *good)
-        write(base / "dirty" / "s.jsonl", *good[:where], *garbage, *good[where:])
-        clean, dirty = Store(base / "l1" / "events.jsonl"), Store(base / "l2" / "events.jsonl")
-        import_qwen_code(clean, [base / "clean"])
-        import_qwen_code(dirty, [base / "dirty"])
-        kept = {(e["id"], e["prompt"], e["completion"]) for e in events(dirty)}
-        assert {(e["id"], e["prompt"], e["completion"]) for e in events(clean)} <= kept
-        assert import_qwen_code(dirty, [base / "dirty"]).events_added == 0
+        write_lines(base / "clean" / "s.jsonl", *good)
+        write_lines(base / "dirty" / "s.jsonl", *good[:where], *garbage, *good[where:])
+        imports_the_same(import_qwen_code, base / "clean", base / "dirty")
 
 
 STRANGE = [
@@ -251,8 +213,5 @@ def test_any_json_in_any_field_is_never_fatal(
     record is imported or counted as malformed, never a crash; a second run adds nothing."""
     with tempfile.TemporaryDirectory(dir=tmp_path) as tmp:
         folder = Path(tmp) / "chats"
-        write(folder / "s.jsonl", strange(assistant(usage=openai()), changes))
-        ledger = Store(Path(tmp) / "ledger" / "events.jsonl")
-        import_qwen_code(ledger, [folder])
-        assert import_qwen_code(ledger, [folder]).events_added == 0
-        assert len(events(ledger)) <= 1
+        write_lines(folder / "s.jsonl", strange(assistant(usage=openai()), changes))
+        never_fatal(import_qwen_code, folder)
