@@ -243,11 +243,15 @@ def test_a_database_that_cannot_be_opened_read_only_is_read_another_way(
 
 
 def test_channel_databases_are_found_and_other_files_are_not(store: Store, data_dir: Path) -> None:
-    """opencode-<channel>.db is read; other databases and JSON files beside it are not."""
+    """opencode-<channel>.db is read; other databases, and JSON files outside storage/, are not."""
     database(data_dir, ("msg_1", reply())).close()
     (data_dir / "opencode.db").rename(data_dir / "opencode-dev.db")
     (data_dir / "other.db").write_bytes(b"")
     (data_dir / "auth.json").write_bytes(b"{}")
+    (data_dir / "storage" / "message").mkdir(parents=True)
+    stray = data_dir / "snapshot" / "p" / "message" / "s" / "msg_9.json"  # not where messages are
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(orjson.dumps({"id": "msg_9", **reply()}))
     summary = import_opencode(store, [data_dir])
     assert (summary.files_seen, summary.events_added) == (1, 1)
 

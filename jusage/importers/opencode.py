@@ -51,7 +51,7 @@ from typing import Any
 
 import orjson
 
-from jusage.importers.common import ImportSummary, Progress, Tally, stamp_of
+from jusage.importers.common import ImportSummary, Progress, Tally, by_age, stamp_of
 from jusage.importers.index import FileMark, key_of
 from jusage.importers.records import (
     Bad,
@@ -86,16 +86,24 @@ def default_opencode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
     return existing([env_folder(env, "OPENCODE_DATA_DIR", data_home(env) / "opencode")])
 
 
-def _wanted(path: str) -> bool:
-    if path.endswith(".db"):
-        return path.rpartition(os.sep)[2].startswith("opencode")
-    return f"{os.sep}message{os.sep}" in path
+def _roots(folder: Path) -> list[Path]:
+    """Where old message files are in a data folder (its snapshots' many files are not
+    walked); any other folder is searched whole."""
+    storage = folder / "storage"
+    return [storage / "message", storage / "session" / "message"] if storage.is_dir() else [folder]
 
 
 def opencode_files(paths: Sequence[Path]) -> list[tuple[str, os.stat_result]]:
-    """The databases (``opencode*.db``) and old message files (``.../message/<session>/*.json``)
-    below ``paths`` (OpenCode's data folder, any folder, or files), oldest first."""
-    return find_files(paths, lambda folder: [folder], _wanted, (".db", ".json"))
+    """The databases (``opencode*.db`` in a folder given) and old message files
+    (``.../message/<session>/*.json``) of ``paths`` (OpenCode's data folder, any folder, or
+    files), oldest first, each once."""
+    found = find_files(paths, _roots, lambda path: f"{os.sep}message{os.sep}" in path, (".json",))
+    for folder in [path for path in paths if Path(path).expanduser().is_dir()]:
+        for db in Path(folder).expanduser().glob("opencode*.db"):
+            with contextlib.suppress(OSError):
+                found.append((str(db.resolve()), db.stat()))
+    unique = {(st.st_dev, st.st_ino): (path, st) for path, st in reversed(found)}
+    return by_age(unique.values())
 
 
 def import_opencode(
