@@ -257,12 +257,21 @@ def test_channel_databases_are_found_and_other_files_are_not(store: Store, data_
 
 
 def test_default_paths(tmp_path: Path) -> None:
-    """OPENCODE_DATA_DIR, else $XDG_DATA_HOME/opencode, else ~/.local/share/opencode."""
+    """OPENCODE_DATA_DIR, else $XDG_DATA_HOME/opencode, else ~/.local/share/opencode; and the
+    database OPENCODE_DB names when it is elsewhere."""
     (tmp_path / "oc").mkdir()
     assert default_opencode_paths({"OPENCODE_DATA_DIR": str(tmp_path / "oc")}) == [tmp_path / "oc"]
     (tmp_path / "xdg" / "opencode").mkdir(parents=True)
     assert default_opencode_paths({"XDG_DATA_HOME": str(tmp_path / "xdg")}) == [tmp_path / "xdg" / "opencode"]
     assert default_opencode_paths({"HOME": str(tmp_path)}) == []
+    elsewhere = tmp_path / "dbs" / "work.db"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"")
+    env = {"OPENCODE_DATA_DIR": str(tmp_path / "oc"), "OPENCODE_DB": str(elsewhere)}
+    assert default_opencode_paths(env) == [tmp_path / "oc", elsewhere]
+    (tmp_path / "oc" / "other.db").write_bytes(b"")
+    env["OPENCODE_DB"] = "other.db"  # a name in the data folder, which is searched anyway
+    assert default_opencode_paths(env) == [tmp_path / "oc"]
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -145,12 +145,16 @@ def test_a_subagents_records_are_found_and_tagged(store: Store, home: Path) -> N
 
 
 def test_default_paths_follow_qwen_runtime_dir(tmp_path: Path) -> None:
-    """QWEN_RUNTIME_DIR names the folder; else ~/.qwen when it exists."""
+    """QWEN_RUNTIME_DIR names the folder; else QWEN_HOME; else ~/.qwen when it exists."""
     (tmp_path / "rt").mkdir()
     assert default_qwen_code_paths({"QWEN_RUNTIME_DIR": str(tmp_path / "rt")}) == [tmp_path / "rt"]
     assert default_qwen_code_paths({"HOME": str(tmp_path)}) == []
     (tmp_path / ".qwen").mkdir()
     assert default_qwen_code_paths({"HOME": str(tmp_path)}) == [tmp_path / ".qwen"]
+    (tmp_path / "qh").mkdir()
+    assert default_qwen_code_paths({"HOME": str(tmp_path), "QWEN_HOME": str(tmp_path / "qh")}) == [
+        tmp_path / "qh"
+    ]
 
 
 # -- bad input -------------------------------------------------------------------------------

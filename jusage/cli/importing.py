@@ -192,7 +192,8 @@ def import_opencode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json:
     """Import OpenCode's messages (opencode*.db, older storage/message/*/*.json).
 
     The database is read without disturbing a running OpenCode. Default folder:
-    $OPENCODE_DATA_DIR, else $XDG_DATA_HOME/opencode, else ~/.local/share/opencode.
+    $OPENCODE_DATA_DIR, else $XDG_DATA_HOME/opencode, else ~/.local/share/opencode (and the
+    database $OPENCODE_DB names).
 
     \b
     Examples:
@@ -212,7 +213,7 @@ def import_opencode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json:
 def import_qwen_code_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
     """Import Qwen Code chat logs (projects/*/chats/*.jsonl).
 
-    Default folder: $QWEN_RUNTIME_DIR, else ~/.qwen.
+    Default folder: $QWEN_RUNTIME_DIR, else $QWEN_HOME, else ~/.qwen.
 
     \b
     Examples:

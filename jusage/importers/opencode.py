@@ -79,11 +79,18 @@ OVERLAP_MS = 5 * 60 * 1000
 
 
 def default_opencode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """OpenCode's data folder: ``$OPENCODE_DATA_DIR`` (ccusage's name for it), else
-    ``$XDG_DATA_HOME/opencode`` (where OpenCode puts it), else ``~/.local/share/opencode``;
-    only when it exists."""
+    """OpenCode's data folder, ``$OPENCODE_DATA_DIR`` (ccusage's name for it), else
+    ``$XDG_DATA_HOME/opencode`` (where OpenCode puts it), else ``~/.local/share/opencode``,
+    when it exists; and the database ``$OPENCODE_DB`` names (OpenCode's own override, a path
+    or a name in the data folder) when it is a file elsewhere."""
     env = os.environ if env is None else env
-    return existing([env_folder(env, "OPENCODE_DATA_DIR", data_home(env) / "opencode")])
+    folder = env_folder(env, "OPENCODE_DATA_DIR", data_home(env) / "opencode")
+    out: list[Path] = existing([folder])
+    named = env.get("OPENCODE_DB", "").strip()
+    database = (folder / Path(named).expanduser()) if named and named != ":memory:" else None
+    if database is not None and database.is_file() and not any(p in database.resolve().parents for p in out):
+        out.append(database.resolve())
+    return out
 
 
 def _roots(folder: Path) -> list[Path]:

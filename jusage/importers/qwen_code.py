@@ -59,9 +59,10 @@ SOURCE = "qwen-code"
 
 
 def default_qwen_code_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """Qwen Code's folder, ``$QWEN_RUNTIME_DIR`` (else ``~/.qwen``), when it exists."""
+    """Qwen Code's runtime folder, ``$QWEN_RUNTIME_DIR``, else ``$QWEN_HOME`` (the folder of
+    its settings), else ``~/.qwen``, when it exists."""
     env = os.environ if env is None else env
-    return existing([env_folder(env, "QWEN_RUNTIME_DIR", home(env) / ".qwen")])
+    return existing([env_folder(env, "QWEN_RUNTIME_DIR", env_folder(env, "QWEN_HOME", home(env) / ".qwen"))])
 
 
 def _roots(folder: Path) -> list[Path]:
