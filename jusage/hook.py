@@ -8,8 +8,8 @@ Install in ``~/.claude/settings.json``::
     }}
 
 The hook must never disturb the agent: :func:`run_claude_hook` never raises, and waits
-only briefly for another import of the same source (what it leaves is picked up by the next
-hook or import, since reading is incremental).
+only briefly for another import into the same ledger (what it leaves is picked up by the
+next hook or import, since reading is incremental).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["HOOK_LOCK_TIMEOUT", "run_claude_hook"]
 
 HOOK_LOCK_TIMEOUT = 2.0
-"""Seconds a hook waits for a concurrent import of the same source before giving up."""
+"""Seconds a hook waits for a concurrent import into the same ledger before giving up."""
 
 
 def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
@@ -54,14 +54,14 @@ def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
             paths.append(subagents)
 
         from jusage.importers.claude_code import import_claude_code
-        from jusage.importers.state import ImportBusyError
+        from jusage.importers.index import ImportBusyError
 
         if store is None:
             from jusage.store import Store
 
             store = Store.default()
         try:
-            summary = import_claude_code(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT, workers=1)
+            summary = import_claude_code(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
         except ImportBusyError:
             return "jusage hook: another import is running; this turn will be picked up later"
         return f"jusage: {summary.events_added} events added, {summary.corrections} corrections"

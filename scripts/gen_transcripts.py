@@ -22,6 +22,11 @@ Codex (``<out>/codex/sessions/YYYY/MM/DD/rollout-*.jsonl`` and ``archived_sessio
 jcode (``<out>/jcode/events.jsonl``)
   lines in jusage's own event format.
 
+Gemini CLI, OpenCode, Qwen Code, Amp and Copilot CLI (``<out>/gemini``, ``opencode``,
+``qwen``, ``amp``, ``copilot``)
+  see ``gen_agents.py``, which holds their generators; each also writes ``expected.json``,
+  the totals an exactly-once import of its tree must find.
+
 Usage::
 
     python scripts/gen_transcripts.py --out /tmp/tree --entries 5000
@@ -661,8 +666,9 @@ def jcode_log(path: Path, rnd: Rand, entries: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder to write (claude/, codex/, jcode/)")
-    parser.add_argument("--kind", choices=["all", "claude", "codex", "jcode"], default="all")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write (claude/, codex/, ...)")
+    kinds = ["all", "claude", "codex", "jcode", "gemini", "opencode", "qwen", "amp", "copilot"]
+    parser.add_argument("--kind", choices=kinds, default="all")
     parser.add_argument("--entries", type=int, default=2000, help="usage entries per kind")
     parser.add_argument("--days", type=int, default=35, help="spread sessions over this many days")
     parser.add_argument("--seed", type=int, default=7)
@@ -692,6 +698,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.kind in ("all", "jcode") and not args.append:
         jcode_log(args.out / "jcode" / "events.jsonl", rnd, args.entries)
         print(f"jcode: {args.entries} events in {args.out / 'jcode' / 'events.jsonl'}")
+    if not args.append:
+        import gen_agents
+
+        for offset, (kind, generate) in enumerate(gen_agents.GENERATORS.items(), start=2):
+            if args.kind in ("all", kind):
+                rnd_kind = Rand(args.seed + offset)
+                found = generate(args.out / kind, rnd_kind, args.entries, args.days, not args.no_malformed)
+                print(f"{kind}: {found['events']} calls under {args.out / kind}")
 
 
 if __name__ == "__main__":

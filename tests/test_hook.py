@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from jusage.hook import run_claude_hook
-from jusage.importers.state import ImportState
+from jusage.importers.index import ImportIndex
 from jusage.store import Store
 
 
@@ -64,6 +64,6 @@ def test_a_busy_importer_makes_the_hook_give_up_quickly(
     transcript.write_bytes(_line("m1") + b"\n")
     store = Store(tmp_path / "ledger" / "events.jsonl")
     monkeypatch.setattr(hook, "HOOK_LOCK_TIMEOUT", 0.05)
-    with ImportState(store.path, "claude-code"):
+    with ImportIndex(store.path):
         message = run_claude_hook(orjson.dumps({"transcript_path": str(transcript)}), store)
     assert message.startswith("jusage hook: another import is running")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import multiprocessing
-import random
 import shutil
 from array import array
 from datetime import UTC, datetime
@@ -21,8 +20,7 @@ from strategies import JSON_ANY, set_at
 from jusage.events import Event
 from jusage.importers import ImportPathError, claude_code, default_claude_paths, import_claude_code
 from jusage.importers import common as importer_common
-from jusage.importers import state as state_module
-from jusage.importers.state import ImportState
+from jusage.importers.index import ImportIndex, index_path, key_of
 from jusage.store import Store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-code"
@@ -304,6 +302,22 @@ def test_a_file_rewritten_in_place_with_new_content_is_read_again(store: Store, 
     assert summary.events_added == 1 and len(events(store)) == 2
 
 
+def test_a_file_truncated_and_rewritten_longer_with_the_same_start_is_read_again(
+    store: Store, projects: Path
+) -> None:
+    """Truncated in place and rewritten longer, its first 512 bytes unchanged: the bytes
+    before the old offset changed, so the file is read from the start (every message once,
+    none missed) rather than from where the last run stopped."""
+    first = line("m0", cwd="/src/" + "p" * 600)  # one line longer than the head digest
+    path = write(projects / "a.jsonl", first, *(line(f"old{i}") for i in range(5)))
+    import_claude_code(store, [projects])
+    write(path, first, *(line(f"new{i}") for i in range(12)))  # same inode, longer than before
+    summary = import_claude_code(store, [projects])
+    assert (summary.events_added, summary.duplicates) == (12, 1)
+    ids = [e["id"] for e in events(store)]
+    assert len(ids) == len(set(ids)) == 1 + 5 + 12
+
+
 def test_an_unfinished_last_line_waits_for_the_rest(store: Store, projects: Path) -> None:
     """A half-written line is neither counted as malformed nor skipped for ever."""
     raw = orjson.dumps(line("m1"))
@@ -317,24 +331,24 @@ def test_an_unfinished_last_line_waits_for_the_rest(store: Store, projects: Path
     assert (first.events_added, first.malformed, second.events_added) == (1, 0, 1)
 
 
-def test_a_lost_state_is_rebuilt_from_the_ledger(store: Store) -> None:
-    """The ledger is the truth: without the importer's state nothing is imported twice."""
+def test_a_lost_index_is_rebuilt_from_the_ledger(store: Store) -> None:
+    """The ledger is the truth: without its import index nothing is imported twice."""
     import_claude_code(store, [FIXTURES])
-    shutil.rmtree(store.path.parent / "import-state")
+    index_path(store.path).unlink()
     summary = import_claude_code(store, [FIXTURES])
     assert summary.events_added == 0 and summary.corrections == 0
 
 
-def test_a_crash_before_the_state_is_saved_does_not_double_count(
+def test_a_crash_before_the_index_is_committed_does_not_double_count(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Events written to the ledger by a run that died before saving its state are seen."""
+    """Events written to the ledger by a run that died before committing its index are seen."""
 
-    def crash(self: ImportState) -> None:
+    def crash(self: ImportIndex) -> None:
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(ImportState, "commit", crash)
+        patch.setattr(ImportIndex, "commit", crash)
         with pytest.raises(KeyboardInterrupt):
             import_claude_code(store, [FIXTURES])
     written = len(events(store))
@@ -466,6 +480,19 @@ def test_concurrent_imports_count_everything_once(tmp_path: Path) -> None:
     assert len(events(Store(log))) == len(events(single))
 
 
+def test_parsing_in_worker_processes_gives_the_same_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files parsed by two worker processes import byte for byte what one process imports."""
+    monkeypatch.setattr(claude_code, "PARALLEL_BYTES", 0)
+    ledgers = []
+    for workers in (1, 2):
+        ledger = Store(tmp_path / f"w{workers}" / "events.jsonl")
+        summary = import_claude_code(ledger, [FIXTURES], workers=workers)
+        ledgers.append((ledger.path.read_bytes(), summary))
+    assert ledgers[0] == ledgers[1]
+
+
 def test_the_fixture_tree_has_every_message_once(store: Store) -> None:
     """On the generated fixtures: one event per distinct non-synthetic message."""
     import_claude_code(store, [FIXTURES])
@@ -473,7 +500,7 @@ def test_the_fixture_tree_has_every_message_once(store: Store) -> None:
     assert len(ids) == len(set(ids)) > 50
 
 
-# -- state layout and fast paths -----------------------------------------------------------
+# -- fast paths ----------------------------------------------------------------------------
 
 
 def test_the_fast_decoder_and_the_full_parse_give_the_same_ledger(
@@ -508,81 +535,6 @@ def test_invalid_utf8_in_a_skipped_field_is_malformed(store: Store, projects: Pa
     assert (summary.events_added, summary.malformed) == (1, 1)
 
 
-def test_a_run_rewrites_only_the_shards_of_changed_files(store: Store, projects: Path) -> None:
-    """The file table is sharded; appending to one transcript rewrites one shard."""
-    for i in range(40):
-        write(projects / f"s{i}.jsonl", line(f"m{i}"))
-    import_claude_code(store, [projects])
-    folder = store.path.parent / "import-state" / "claude-code" / "files"
-    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    write(projects / "s7.jsonl", line("m_new"), mode="ab")
-    summary = import_claude_code(store, [projects])
-    after = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    changed = [name for name in after if after[name] != before.get(name)]
-    assert summary.events_added == 1 and len(before) > 1
-    assert changed == [f"{state_module.shard_of(str((projects / 's7.jsonl').resolve())):02d}.bin"]
-
-
-def test_the_hook_path_reads_only_the_shards_it_needs(store: Store, projects: Path) -> None:
-    """Importing one transcript looks up one shard of the file table, not all of them."""
-    for i in range(40):
-        write(projects / f"s{i}.jsonl", line(f"m{i}"))
-    import_claude_code(store, [projects])
-    write(projects / "s3.jsonl", line("m_new"), mode="ab")
-    loaded: list[int] = []
-    real = state_module.FileTable._shard
-
-    def spy(self: state_module.FileTable, index: int) -> Any:
-        loaded.append(index)
-        return real(self, index)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(state_module.FileTable, "_shard", spy)
-        summary = import_claude_code(store, [projects / "s3.jsonl"])
-    assert summary.events_added == 1 and len(set(loaded)) == 1
-
-
-def test_keys_fold_into_sorted_files_and_stay_exactly_once(
-    store: Store, projects: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a tiny delta, runs fold keys into seen.mid and seen.base; nothing counts twice."""
-    monkeypatch.setattr(state_module, "DELTA_RECORDS", 3)
-    path = projects / "a.jsonl"
-    for run in range(8):
-        write(path, *(line(f"m{run}-{i}", out=5) for i in range(run % 3 + 1)), mode="ab")
-        import_claude_code(store, [projects])
-    write(path, line("m0-0", out=50), mode="ab")  # a grown copy of the very first message
-    summary = import_claude_code(store, [projects])
-    folder = store.path.parent / "import-state" / "claude-code"
-    assert (folder / "seen.base").stat().st_size > 16 and summary.corrections == 1
-    assert import_claude_code(store, [projects]).events_added == 0
-    assert totals(store)["turns"] == sum(run % 3 + 1 for run in range(8))
-    assert totals(store)["completion"] == 5 * (totals(store)["turns"] - 1) + 50
-
-
-def test_a_big_seen_table_is_written_in_two_halves_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The two-halves write (forked) gives the bytes of the one-process write."""
-    rng = random.Random(7)
-    table = {rng.getrandbits(64): rng.randbytes(48) for _ in range(5000)}
-    table.update({0: bytes(48), 2**63 - 1: b"a" * 48, 2**63: b"b" * 48, 2**64 - 1: b"c" * 48})
-    files = {}
-    for name, threshold in (("serial", 10**9), ("halves", 1)):
-        monkeypatch.setattr(state_module, "PARALLEL_KEYS", threshold)
-        state_module._write_seen(tmp_path / name, table)
-        files[name] = (tmp_path / name).read_bytes()
-    assert files["serial"] == files["halves"]
-    seen = state_module._SeenBase(tmp_path / "halves")
-    try:
-        assert seen.n == len(table)
-        for key in (0, 2**63 - 1, 2**63, 2**64 - 1, *list(table)[:100]):
-            assert seen.get(key) == state_module._SIX.unpack(table[key])
-        assert seen.get(12345) is None
-    finally:
-        seen.close()
-
-
 def test_a_resumed_session_with_a_repeated_key_counts_each_message_once(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -593,7 +545,7 @@ def test_a_resumed_session_with_a_repeated_key_counts_each_message_once(
     resumed = first.with_name("b.jsonl")
     write(resumed, line("m1", out=5), line("m3", out=5), line("m4", out=7))
     real = claude_code._winners
-    k3, k4 = state_module.key_of("m3", "req_1"), state_module.key_of("m4", "req_1")
+    k3, k4 = key_of("m3", "req_1"), key_of("m4", "req_1")
 
     def clashing(pending: Any, tally: Any) -> tuple[bytes, bytes, bytes]:  # m4 hashes like m3
         keys, counts, blob = real(pending, tally)
@@ -604,79 +556,6 @@ def test_a_resumed_session_with_a_repeated_key_counts_each_message_once(
     assert (summary.events_added, summary.corrections) == (3, 1)
     assert totals(store)["completion"] == 5 + 5 + 7
     assert import_claude_code(store, [tmp_path / "claude" / "projects"], workers=1).events_added == 0
-
-
-def test_a_crash_after_the_keys_are_saved_does_not_inflate_the_state(
-    store: Store, projects: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Keys saved but not the ledger size: the catch-up skips what it knows, so growth still counts."""
-    path = write(projects / "a.jsonl", line(out=10))
-    import_claude_code(store, [projects])
-    write(path, line(out=20), mode="ab")
-
-    def crash(self: state_module.FileTable) -> None:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(state_module.FileTable, "save", crash)
-        with pytest.raises(KeyboardInterrupt):
-            import_claude_code(store, [projects])
-    write(path, line(out=30), mode="ab")
-    summary = import_claude_code(store, [projects])
-    assert summary.corrections == 1 and totals(store)["completion"] == 30
-
-
-def test_a_state_of_the_single_file_layout_is_taken_over(store: Store, projects: Path) -> None:
-    """An older files.json is read, then replaced by the shards; nothing is read again."""
-    write(projects / "a.jsonl", line("m1"))
-    import_claude_code(store, [projects])
-    folder = store.path.parent / "import-state" / "claude-code"
-    with ImportState(store.path, "claude-code") as state:
-        marks = {
-            p: [m.dev, m.ino, m.offset, m.size, m.mtime_ns, m.head, m.context]
-            for p, m in state.files.snapshot().items()
-        }
-        legacy = {"version": 1, "files": marks, "ledger": state.ledger}
-    shutil.rmtree(folder / "files")
-    (folder / "ledger.json").unlink()
-    (folder / "files.json").write_bytes(orjson.dumps(legacy))
-    summary = import_claude_code(store, [projects])
-    assert (summary.files_read, summary.events_added) == (0, 0)
-    assert not (folder / "files.json").exists() and any((folder / "files").iterdir())
-
-
-def test_a_big_tree_is_walked_in_workers_with_the_same_result(tmp_path: Path) -> None:
-    """From PARALLEL_ENTRIES entries the walk is shared out to forked workers; what it finds,
-    and which files count as changed against their marks, is the same as walking alone."""
-    from jusage.importers.common import PARALLEL_ENTRIES, changed_since, scan_tree
-    from jusage.importers.state import FileMark
-
-    root = tmp_path / "projects"
-    for i in range(PARALLEL_ENTRIES + 40):
-        folder = root / f"p{i % 7}" / (f"s{i}" if i % 3 == 0 else "")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"t{i}.jsonl").write_bytes(b"{}\n" * (i % 5))
-    (root / "p0" / "notes.txt").write_text("not a transcript")
-    serial = scan_tree([root], "", ordered=True, workers=1)
-    parallel = scan_tree([root], "", ordered=True, workers=3)
-    assert serial[0] == parallel[0] == PARALLEL_ENTRIES + 40
-    assert [p for p, _ in serial[1]] == [p for p, _ in parallel[1]]
-    # Mark every other file as read to its end; only the rest (and a grown one) are changed.
-    marks = {}
-    for n, (path, info) in enumerate(serial[1]):
-        if n % 2 == 0:
-            size = info.st_size
-            marks[path] = FileMark(info.st_dev, info.st_ino, size, size, info.st_mtime_ns, "", {})
-    grown = serial[1][0][0]
-    with open(grown, "ab") as fh:
-        fh.write(b"{}\n")
-    now = scan_tree([root], "", workers=1)[1]
-    expected = sorted(p for p, info in now if changed_since(info, marks.get(p)))
-    for workers in (1, 2, 3):
-        seen, kept = scan_tree([root], "", ordered=False, marks=marks, workers=workers)
-        assert seen == PARALLEL_ENTRIES + 40
-        assert sorted(p for p, _ in kept) == expected
-    assert grown in expected and len(expected) == (PARALLEL_ENTRIES + 40) // 2 + 1
 
 
 @st.composite

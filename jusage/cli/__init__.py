@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prices": ("jusage.cli.prices:prices", "Every model in the log, its price and where it came from."),
     "import": (
         "jusage.cli.importing:import_group",
-        "Import Claude Code, Codex and jcode histories, exactly once.",
+        "Import agent histories (Claude Code, Codex, Gemini CLI, ...), exactly once.",
     ),
     "hook": ("jusage.cli.importing:hook_group", "Agent hook handlers (Claude Code Stop/SubagentStop)."),
     "sync": ("jusage.cli.sync:sync", "Bring in what is new from every agent on this machine."),

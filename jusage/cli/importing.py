@@ -84,7 +84,10 @@ _path_option = click.option(
 
 @click.group(name="import")
 def import_group() -> None:
-    """Import agent histories (Claude Code, Codex, jcode) into the ledger, exactly once.
+    """Import agent histories into the ledger, exactly once.
+
+    Claude Code, Codex and jcode; Gemini CLI, OpenCode, Qwen Code, Amp and GitHub Copilot
+    CLI (where each keeps its usage, and how it is read: docs/agents.md).
 
     Each import reads only what was appended since its last run, never counts a message
     twice (resumed sessions, sidechains, re-runs, concurrent runs), and keeps the largest
@@ -95,6 +98,7 @@ def import_group() -> None:
       jusage import claude-code
       jusage import codex --path ~/.codex
       jusage import jcode --json
+      jusage import gemini-cli
     """
 
 
@@ -113,10 +117,13 @@ def import_claude(paths: tuple[Path, ...], log_path: Path | None, as_json: bool)
       jusage import claude-code
       jusage import claude-code --path ~/backup/claude --json
     """
+    from functools import partial
+
     from jusage.importers import default_claude_paths, import_claude_code
+    from jusage.parallel import cpu_workers
 
     chosen = list(paths) or default_claude_paths()
-    _run(import_claude_code, log_path, chosen, as_json, "claude-code")
+    _run(partial(import_claude_code, workers=cpu_workers()), log_path, chosen, as_json, "claude-code")
 
 
 @import_group.command("codex")
@@ -155,6 +162,111 @@ def import_jcode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bo
 
     chosen = list(paths) or default_jcode_paths()
     _run(import_jcode, log_path, chosen, as_json, "jcode")
+
+
+@import_group.command("gemini-cli")
+@_path_option
+@log_option
+@json_option
+def import_gemini_cli_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import Gemini CLI chat recordings (tmp/*/chats/*.jsonl, older session-*.json).
+
+    Default folder: $GEMINI_CLI_HOME/.gemini, else ~/.gemini.
+
+    \b
+    Examples:
+      jusage import gemini-cli
+      jusage import gemini-cli --path ~/.gemini/tmp --json
+    """
+    from jusage.importers import default_gemini_cli_paths, import_gemini_cli
+
+    chosen = list(paths) or default_gemini_cli_paths()
+    _run(import_gemini_cli, log_path, chosen, as_json, "gemini-cli")
+
+
+@import_group.command("opencode")
+@_path_option
+@log_option
+@json_option
+def import_opencode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import OpenCode's messages (opencode*.db, older storage/message/*/*.json).
+
+    The database is read without disturbing a running OpenCode. Default folder:
+    $OPENCODE_DATA_DIR, else $XDG_DATA_HOME/opencode, else ~/.local/share/opencode (and the
+    database $OPENCODE_DB names).
+
+    \b
+    Examples:
+      jusage import opencode
+      jusage import opencode --path ~/.local/share/opencode/opencode.db
+    """
+    from jusage.importers import default_opencode_paths, import_opencode
+
+    chosen = list(paths) or default_opencode_paths()
+    _run(import_opencode, log_path, chosen, as_json, "opencode")
+
+
+@import_group.command("qwen-code")
+@_path_option
+@log_option
+@json_option
+def import_qwen_code_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import Qwen Code chat logs (projects/*/chats/*.jsonl).
+
+    Default folder: $QWEN_RUNTIME_DIR, else $QWEN_HOME, else ~/.qwen.
+
+    \b
+    Examples:
+      jusage import qwen-code
+      jusage import qwen-code --path ~/.qwen --json
+    """
+    from jusage.importers import default_qwen_code_paths, import_qwen_code
+
+    chosen = list(paths) or default_qwen_code_paths()
+    _run(import_qwen_code, log_path, chosen, as_json, "qwen-code")
+
+
+@import_group.command("amp")
+@_path_option
+@log_option
+@json_option
+def import_amp_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import Amp threads (threads/T-*.json).
+
+    Default folders: every entry of AMP_DATA_DIR (comma-separated), else
+    $XDG_DATA_HOME/amp, else ~/.local/share/amp.
+
+    \b
+    Examples:
+      jusage import amp
+      jusage import amp --path ~/.local/share/amp/threads
+    """
+    from jusage.importers import default_amp_paths, import_amp
+
+    chosen = list(paths) or default_amp_paths()
+    _run(import_amp, log_path, chosen, as_json, "amp")
+
+
+@import_group.command("copilot-cli")
+@_path_option
+@log_option
+@json_option
+def import_copilot_cli_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool) -> None:
+    """Import GitHub Copilot CLI's OpenTelemetry file export (chat spans).
+
+    Copilot CLI writes usage only with file export on (COPILOT_OTEL_ENABLED=true,
+    COPILOT_OTEL_EXPORTER_TYPE=file, COPILOT_OTEL_FILE_EXPORTER_PATH=~/.copilot/otel/x.jsonl).
+    Default: $COPILOT_HOME/otel (else ~/.copilot/otel) and $COPILOT_OTEL_FILE_EXPORTER_PATH.
+
+    \b
+    Examples:
+      jusage import copilot-cli
+      jusage import copilot-cli --path ~/.copilot/otel/copilot.jsonl
+    """
+    from jusage.importers import default_copilot_cli_paths, import_copilot_cli
+
+    chosen = list(paths) or default_copilot_cli_paths()
+    _run(import_copilot_cli, log_path, chosen, as_json, "copilot-cli")
 
 
 @click.group(name="hook")

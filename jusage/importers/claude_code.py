@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from array import array
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,21 +43,20 @@ from jusage.importers.common import (
     ImportSummary,
     Progress,
     Tally,
-    append_lines,
     by_age,
-    catch_up,
     changed_since,
+    correction,
     gc_paused,
     iso_to_unix,
     local_day,
     read_new_blocks,
-    run_jobs,
     scan_files,
     scan_tree,
     stat_paths,
     total_bytes,
 )
-from jusage.importers.state import PACKED_COUNTS, Counts, FileMark, ImportState
+from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, FileMark, ImportIndex
+from jusage.parallel import ordered_map
 from jusage.store import Store
 
 __all__ = [
@@ -71,7 +69,7 @@ __all__ = [
 ]
 
 SOURCE = "claude-code"
-ID_PREFIX = "cc-"
+ID_PREFIX = ID_PREFIXES[SOURCE]
 """Event ids are ``cc-`` + 16 hex digits of the message key; corrections add ``#c<total>``."""
 
 
@@ -144,49 +142,54 @@ def import_claude_code(
 ) -> ImportSummary:
     """Import what is new in the Claude Code transcripts below ``paths`` into ``store``.
 
-    Safe to run again and concurrently with itself: the per-source state under
-    ``<log dir>/import-state/claude-code/`` is locked for the whole run (waiting up to
+    Safe to run again and concurrently with any import: the ledger's import index (see
+    :mod:`jusage.importers.index`) is locked for the whole run (waiting up to
     ``lock_timeout`` seconds, ``-1`` for ever, then raising
-    :class:`~jusage.importers.state.ImportBusyError`). Large imports parse files in
-    ``workers`` processes (default: one per CPU; ``1`` keeps everything in-process). Raises
-    :class:`ImportPathError` for a path that does not exist and ``OSError`` when the ledger
-    cannot be written. Malformed lines are skipped and counted, never fatal.
+    :class:`~jusage.importers.index.ImportBusyError`). Large imports parse files in
+    ``workers`` processes (default: one, in this process). Raises :class:`ImportPathError`
+    for a path that does not exist and ``OSError`` when the ledger cannot be written.
+    Malformed lines are skipped and counted, never fatal.
     """
     roots, singles = _roots(paths)
     tally = Tally()
-    with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
-        catch_up(state, store, ID_PREFIX)
-        # Only files whose stat differs from their mark are read. For a tree, the marks are
-        # read into one dict first and compared during the walk (in its workers, for a big
-        # tree), so a re-run costs about one stat per transcript.
-        marks = state.files.snapshot() if roots else state.files
-        seen, found = scan_tree(roots, "", ordered=False, marks=marks, workers=workers)
+    with gc_paused(), ImportIndex(store.path, timeout=lock_timeout) as index:
+        # Only files whose stat differs from their mark's are read: a re-run costs about
+        # one stat per transcript.
+        stamps = index.stamps(SOURCE, roots)
+        seen, found = scan_tree(roots, "", ordered=False, stamps=stamps)
         tally.files_seen = seen + len(singles)
         found.sort(key=lambda item: (item[1].st_mtime_ns, item[0]))
+        marks = index.marks(SOURCE, [p for p, _ in found if p in stamps] + [p for p, _ in singles])
         jobs = [(p, st, marks.get(p)) for p, st in found]
         jobs += [(p, st, marks.get(p)) for p, st in singles if changed_since(st, marks.get(p))]
-        total = total_bytes([(p, st) for p, st, _ in jobs], state)
+        total = total_bytes(jobs)
+        n = (workers or 1) if total >= PARALLEL_BYTES else 1
+        chunk = max(1, min(256, len(jobs) // (16 * n)))
         done = 0
         out: list[bytes] = []
         pending = 0
-        for path, mark, keys, counts, blob, file_tally in run_jobs(_parse_file, jobs, total, workers):
+        for path, mark, keys, counts, blob, file_tally in ordered_map(_parse_file, jobs, n, chunksize=chunk):
             tally.merge(file_tally)
             if mark is None:
                 continue
             if keys:
-                pending += _settle(keys, counts, blob, state, tally, out)
+                pending += _settle(keys, counts, blob, index, tally, out)
                 if pending >= 20000:
-                    append_lines(store, out)
+                    store.append_lines(out)
                     out = []
                     pending = 0
-            before = state.files.get(path)
+            before = marks.get(path)
             done += mark.offset - (before.offset if before and before.offset <= mark.offset else 0)
-            state.files[path] = mark
+            index.set_mark(SOURCE, path, mark)
             if progress:
                 progress(min(done, total), total)
-        append_lines(store, out)
-        state.commit()
+        store.append_lines(out)
+        index.commit()
     return tally.summary(SOURCE)
+
+
+PARALLEL_BYTES = 32 << 20
+"""Below this many bytes to read, an import stays in one process (starting workers costs)."""
 
 
 # -- decoding one line ----------------------------------------------------------------------
@@ -244,9 +247,9 @@ and costUSD, exactly as they appeared."""
 
 Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, Tally]
 """What a worker sends back for one file, in a compact form that is cheap to pickle: the
-path, the mark after it, the winners' keys (packed ``Q``), their counts and ts (six per key,
-as :data:`~jusage.importers.state.PACKED_COUNTS` packs them) and their event lines joined by
-newlines, and the file's counters."""
+path, the mark after it, the winners' keys (an ``array("Q")``'s bytes), their counts and ts
+(six per key, an ``array("q")``'s bytes) and their event lines joined by newlines, and the
+file's counters."""
 
 
 def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
@@ -595,15 +598,13 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
     tally.malformed += bad
     tally.entries -= bad
-    if sys.byteorder != "little":  # the counts travel as PACKED_COUNTS packs them
-        counts.byteswap()
     return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
 
 
 _INF = float("inf")
-_MAX_TOKENS = 1 << 53
+_MAX_TOKENS = MAX_COUNT
 """More tokens than this in one entry is a malformed line (no model reads 9e15 tokens), so
-the counts always fit the 64-bit fields of the import state."""
+the counts always fit the index's 64-bit integers."""
 
 
 _days: dict[int, bytes] = {}
@@ -611,7 +612,7 @@ _days: dict[int, bytes] = {}
 
 
 def _settle(
-    packed_keys: bytes, packed_counts: bytes, blob: bytes, state: ImportState, tally: Tally, out: list[bytes]
+    packed_keys: bytes, packed_counts: bytes, blob: bytes, index: ImportIndex, tally: Tally, out: list[bytes]
 ) -> int:
     """Against what the ledger holds: new messages, grown ones (corrections), duplicates.
 
@@ -620,42 +621,43 @@ def _settle(
     """
     keys = array("Q")
     keys.frombytes(packed_keys)
-    # A first import: when none of the file's keys was met before, record them all at
-    # once and write the file's lines as they are.
     listed = keys.tolist()
-    if state.put_new_file(listed, packed_counts):
+    known = index.known(SOURCE, listed)
+    if not known and len(set(listed)) == len(listed):  # all new: the file's lines as they are
+        index.put_packed(SOURCE, listed, packed_counts)
         tally.events += len(listed)
         out.append(blob)
         return len(listed)
-    # Some keys were met before (resumed sessions copy earlier history): look each up. The
-    # new ones are recorded together at the end, still packed; a key that repeats within
-    # the file (two messages hashing alike) compares with its first copy here.
-    get = state.getter()
-    unpack = PACKED_COUNTS.unpack_from
-    size = PACKED_COUNTS.size
-    here: dict[int, int] = {}  # key -> position, for the keys new in this file
+    flat = array("q")
+    flat.frombytes(packed_counts)
+    values = iter(flat.tolist())
+    rows: list[Counts] = list(zip(values, values, values, values, values, values, strict=True))
+    # Some keys were met before (resumed sessions copy earlier history). A key that repeats
+    # within the file (two messages hashing alike) compares with its copy met first.
+    changed: dict[int, None] = {}  # keys to record, new or grown, in order
     stale: list[int] = []  # positions of lines not to write as they are
     fixes: list[bytes] = []
     lines: list[bytes] | None = None
+    fresh = 0
     for i, key in enumerate(listed):
-        known = get(key)
-        if known is None:
-            first = here.get(key)
-            if first is None:
-                here[key] = i
-                continue
-            known = unpack(packed_counts, first * size)
+        before = known.get(key)
+        counts = rows[i]
+        if before is None:
+            known[key] = counts
+            changed[key] = None
+            fresh += 1
+            continue
         stale.append(i)
-        counts: Counts = unpack(packed_counts, i * size)
-        if counts[0] + counts[1] > known[0] + known[1]:
+        if counts[0] + counts[1] > before[0] + before[1]:
             if lines is None:
                 lines = blob.split(b"\n")
-            fixes.append(_correction(key, counts, known, lines[i], state))
+            fix, known[key] = correction(ID_PREFIX, key, counts, before, lines[i])
+            changed[key] = None
+            fixes.append(fix)
         else:
             tally.duplicates += 1
-    if here:
-        state.put_packed(list(here), [packed_counts[i * size : (i + 1) * size] for i in here.values()])
-    fresh = len(keys) - len(stale)
+    for key in changed:
+        index.put(SOURCE, key, known[key])
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:
@@ -667,40 +669,3 @@ def _settle(
         out.extend([line for i, line in enumerate(lines) if i not in skip])
     out.extend(fixes)
     return fresh + len(fixes)
-
-
-def _correction(key: int, counts: Counts, known: Counts, line: bytes, state: ImportState) -> bytes:
-    """The event adding what a larger copy of a recorded message has on top of it."""
-    delta = [max(0, counts[i] - known[i]) for i in range(5)]
-    # Keep the correcting event valid even for copies whose fields moved apart.
-    delta[0] = max(delta[0], delta[2] + delta[3])
-    delta[4] = min(delta[4], delta[3])
-    grown: Counts = (
-        known[0] + delta[0],
-        known[1] + delta[1],
-        known[2] + delta[2],
-        known[3] + delta[3],
-        known[4] + delta[4],
-        known[5],
-    )
-    state.put(key, grown)
-    value = orjson.loads(line)
-    ident = f"{ID_PREFIX}{key:016x}"
-    value.update(
-        ts=known[5],
-        date=local_day(known[5]),
-        prompt=delta[0],
-        completion=delta[1],
-        cached=delta[2],
-        cache_write=delta[3],
-        cache_write_1h=delta[4],
-        total=delta[0] + delta[1],
-        calls=0,
-        id=f"{ident}#c{grown[0] + grown[1]}",
-        corrects=ident,
-    )
-    value.pop("cost_usd", None)
-    for name in ("cache_write", "cache_write_1h", "calls"):
-        if not value[name]:
-            del value[name]
-    return orjson.dumps(value)

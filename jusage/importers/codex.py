@@ -27,6 +27,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,22 +39,21 @@ from jusage.importers.common import (
     ImportSummary,
     Progress,
     Tally,
-    append_lines,
-    catch_up,
     gc_paused,
     iso_to_unix,
+    keep_new,
     local_day,
     read_new_lines,
     scan_files,
     stat_paths,
 )
-from jusage.importers.state import ImportState, key_of
+from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, ImportIndex, key_of
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "codex_files", "default_codex_paths", "import_codex"]
 
 SOURCE = "codex"
-ID_PREFIX = "cx-"
+ID_PREFIX = ID_PREFIXES[SOURCE]
 _USAGE_KEYS = (
     "input_tokens",
     "cached_input_tokens",
@@ -110,10 +110,10 @@ def import_codex(
     files = codex_files(paths)
     tally = Tally()
     tally.files_seen = len(files)
-    with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
-        catch_up(state, store, ID_PREFIX)
+    with gc_paused(), ImportIndex(store.path, timeout=lock_timeout) as index:
+        marks = index.marks(SOURCE)
         roots: dict[str, str] = {}
-        for mark in state.files.values():
+        for mark in marks.values():
             session, root = mark.context.get("session"), mark.context.get("root")
             if isinstance(session, str) and isinstance(root, str):
                 roots[session] = root
@@ -122,21 +122,29 @@ def import_codex(
         for path, st in files:
             out: list[bytes] = []
             last = None
-            for lines, mark in read_new_lines(path, st, state.files.get(path), tally):
+            for lines, mark in read_new_lines(path, st, marks.get(path), tally):
                 context = dict(mark.context) if last is None else last.context
                 if not context.get("session"):
                     context["session"] = _session_from_name(path)
-                _parse(lines, context, roots, state, tally, out)
-                mark.context = context
-                last = mark
+                found: list[tuple[int, Counts, bytes]] = []
+                _parse(lines, context, roots, tally, found)
+                for is_new, (_, _, line) in zip(
+                    keep_new(index, SOURCE, [(key, counts) for key, counts, _ in found]), found, strict=True
+                ):
+                    if is_new:
+                        out.append(line)
+                        tally.events += 1
+                    else:
+                        tally.duplicates += 1
+                last = dataclasses.replace(mark, context=context)
             if last is None:
                 continue
-            append_lines(store, out)
-            state.files[path] = last
+            store.append_lines(out)
+            index.set_mark(SOURCE, path, last)
             if progress:
                 done += st.st_size
                 progress(min(done, total), total)
-        state.commit()
+        index.commit()
     return tally.summary(SOURCE)
 
 
@@ -151,7 +159,7 @@ def _usage(raw: Any) -> tuple[int, int, int, int, int] | None:
     values = []
     for name in _USAGE_KEYS:
         v = raw.get(name) or 0
-        if type(v) is not int or v < 0:
+        if type(v) is not int or not 0 <= v < MAX_COUNT:
             return None
         values.append(v)
     return (values[0], values[1], values[2], values[3], values[4])
@@ -161,10 +169,10 @@ def _parse(
     lines: list[bytes],
     ctx: dict[str, Any],
     roots: dict[str, str],
-    state: ImportState,
     tally: Tally,
-    out: list[bytes],
+    found: list[tuple[int, Counts, bytes]],
 ) -> None:
+    """Read a batch of rollout lines; each turn's key, counts and event line go to ``found``."""
     loads = orjson.loads
     for line in lines:
         if not line.strip():
@@ -191,7 +199,7 @@ def _parse(
             if isinstance(cwd, str) and cwd:
                 ctx["cwd"] = cwd
         elif kind == "event_msg" and payload.get("type") == "token_count":
-            _token_count(obj, payload, ctx, roots, state, tally, out)
+            _token_count(obj, payload, ctx, roots, tally, found)
 
 
 def _session_meta(payload: dict[str, Any], ctx: dict[str, Any], roots: dict[str, str]) -> None:
@@ -220,9 +228,8 @@ def _token_count(
     payload: dict[str, Any],
     ctx: dict[str, Any],
     roots: dict[str, str],
-    state: ImportState,
     tally: Tally,
-    out: list[bytes],
+    found: list[tuple[int, Counts, bytes]],
 ) -> None:
     info = payload.get("info")
     if type(info) is not dict:
@@ -267,12 +274,8 @@ def _token_count(
     session = str(ctx.get("session", ""))
     root = str(ctx.get("root") or roots.get(session, session))
     key = key_of("codex", root, *map(str, cumulative))
-    if state.get(key) is not None:
-        tally.duplicates += 1
-        return
     cached = min(cached, inp)
     reasoning = min(reasoning, output)
-    state.put(key, (inp, output, cached, 0, 0, ts))
     line: dict[str, Any] = {"ts": ts, "date": local_day(ts)}
     if ctx.get("cwd"):
         line["project"] = ctx["cwd"]
@@ -287,5 +290,4 @@ def _token_count(
     line["provider"] = "openai"
     if ctx.get("role"):
         line["role"] = ctx["role"]
-    out.append(orjson.dumps(line))
-    tally.events += 1
+    found.append((key, (inp, output, cached, 0, 0, ts), orjson.dumps(line)))

@@ -5,39 +5,38 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO
 
 import orjson
 
-from jusage.importers.state import HEAD_BYTES, Counts, FileMark, ImportState, head_digest
-from jusage.reading import read_lines
-from jusage.store import Store
+from jusage.importers.index import HEAD_BYTES, Counts, FileMark, ImportIndex, Stamp, digest
 
 __all__ = [
     "MAX_LINE",
+    "ImportPathError",
     "ImportSummary",
     "Progress",
     "Tally",
-    "add_counts",
-    "append_lines",
     "by_age",
-    "catch_up",
     "changed_since",
-    "event_counts",
+    "correction",
     "gc_paused",
     "iso_to_unix",
+    "keep_new",
     "local_day",
     "read_new_blocks",
     "read_new_lines",
-    "run_jobs",
     "scan_files",
     "scan_tree",
+    "stamp_of",
+    "stat_paths",
+    "total_bytes",
 ]
 
 MAX_LINE = 64 << 20
@@ -152,11 +151,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def append_lines(store: Store, lines: list[bytes]) -> None:
-    """Append serialised events in one locked write (the store's batch path)."""
-    store.append_lines(lines)
-
-
 _local_days: dict[int, str] = {}
 
 
@@ -219,93 +213,65 @@ def _lenient_utc(stamp: str) -> int | None:
     return None
 
 
-def event_counts(value: dict[str, Any]) -> Counts:
-    """The counts (and ``ts``) a ledger event carries, in the order the seen-state keeps them."""
+def keep_new(index: ImportIndex, source: str, found: Sequence[tuple[int, Counts]]) -> list[bool]:
+    """Which of ``found`` (message keys with their counts, in order) the ledger does not hold
+    yet; those are recorded in ``index``. A key that repeats in ``found`` is new at most once.
 
-    def n(name: str) -> int:
-        v = value.get(name, 0)
-        return v if type(v) is int else 0
-
-    return (
-        n("prompt"),
-        n("completion"),
-        n("cached"),
-        n("cache_write"),
-        n("cache_write_1h"),
-        n("ts"),
-    )
-
-
-def catch_up(state: ImportState, store: Store, prefix: str) -> int:
-    """Feed ledger events with ids ``<prefix><hex>`` written since the state's last save.
-
-    Makes a crashed or lost state harmless: what is in the ledger counts as seen. Events the
-    state already holds are skipped (a crash can leave keys saved but the ledger size not),
-    so reading an event twice never inflates the counts: an original is known once its key
-    is, and a correction (``<prefix><hex>#c<total>``) once the key's total reached
-    ``<total>``. Returns how many events were taken in.
+    For importers whose messages never grow (a copy is a duplicate, not a correction).
     """
-    start, end = state.pending_ledger_range()
-    if end <= start:
-        return 0
-    taken = 0
-    cut = len(prefix)
-    needle = prefix.encode()
-    for batch in read_lines(store.path, start, end):
-        for raw in batch:
-            if needle not in raw:
-                continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(value, dict):
-                continue
-            # A correction's id starts with its original's (``<prefix><hex>#c<n>``).
-            ident = value.get("id")
-            if not isinstance(ident, str) or not ident.startswith(prefix):
-                continue
-            try:
-                key = int(ident[cut : cut + 16], 16)
-            except ValueError:
-                continue
-            add = event_counts(value)
-            old = state.get(key)
-            if old is None:
-                state.put(key, add)
-            else:
-                mark = ident.find("#c", cut + 16)
-                try:
-                    reached = int(ident[mark + 2 :]) if mark >= 0 else None
-                except ValueError:
-                    reached = None
-                if reached is None or old[0] + old[1] >= reached:
-                    continue  # already counted
-                state.put(key, add_counts(old, add))
-            taken += 1
-    return taken
+    known = index.known(source, [key for key, _ in found])
+    fresh: list[bool] = []
+    for key, counts in found:
+        is_new = key not in known
+        if is_new:
+            known[key] = counts
+            index.put(source, key, counts)
+        fresh.append(is_new)
+    return fresh
 
 
-def add_counts(old: Counts, add: Counts) -> Counts:
-    """``old`` plus the token counts of ``add`` (``old`` keeps its ``ts``)."""
-    return (
-        old[0] + add[0],
-        old[1] + add[1],
-        old[2] + add[2],
-        old[3] + add[3],
-        old[4] + add[4],
-        old[5],
+def correction(prefix: str, key: int, counts: Counts, known: Counts, line: bytes) -> tuple[bytes, Counts]:
+    """The event adding what a larger copy of a recorded message has on top of it, and the
+    counts the ledger holds for the message after it.
+
+    ``line`` is the event line of the larger copy (``counts`` its counts), ``known`` what the
+    ledger holds for ``key``. The correction keeps the original's ``ts``, has the id
+    ``<prefix><key>#c<total after it>`` and ``corrects`` the original; it carries no cost
+    (the original's stands) and no reasoning count (what the original held is not known).
+    """
+    delta = [max(0, counts[i] - known[i]) for i in range(5)]
+    # Keep the correcting event valid even for copies whose fields moved apart.
+    delta[0] = max(delta[0], delta[2] + delta[3])
+    delta[4] = min(delta[4], delta[3])
+    grown: Counts = (
+        known[0] + delta[0],
+        known[1] + delta[1],
+        known[2] + delta[2],
+        known[3] + delta[3],
+        known[4] + delta[4],
+        known[5],
     )
-
-
-class Marks(Protocol):
-    """Where the file marks come from: a dict of them, or the state's file table."""
-
-    def get(self, path: str, /) -> FileMark | None: ...
-
-
-PARALLEL_ENTRIES = 512
-"""Entries near the top of a tree from which its walk is split over forked workers."""
+    value = orjson.loads(line)
+    ident = f"{prefix}{key:016x}"
+    value.update(
+        ts=known[5],
+        date=local_day(known[5]),
+        prompt=delta[0],
+        completion=delta[1],
+        cached=delta[2],
+        cache_write=delta[3],
+        cache_write_1h=delta[4],
+        total=delta[0] + delta[1],
+        calls=0,
+        id=f"{ident}#c{grown[0] + grown[1]}",
+        corrects=ident,
+    )
+    value.pop("cost_usd", None)
+    value.pop("reasoning", None)
+    for name in ("cache_write", "cache_write_1h", "calls"):
+        if not value[name]:
+            del value[name]
+    return orjson.dumps(value), grown
 
 
 def scan_files(
@@ -327,88 +293,29 @@ def scan_tree(
     *,
     suffix: str = ".jsonl",
     ordered: bool = True,
-    marks: Marks | None = None,
-    workers: int | None = None,
+    stamps: Mapping[str, Stamp] | None = None,
 ) -> tuple[int, list[tuple[str, os.stat_result]]]:
     """``(files found, files kept)``: the files below ``roots`` whose name starts with
     ``pattern`` and ends with ``suffix``, with their ``stat``, as in :func:`scan_files`; with
-    ``marks``, only those whose ``stat`` differs from their mark (see :func:`changed_since`).
+    ``stamps`` (by path), only those whose ``stat`` differs from their stamp.
 
-    A large tree (at least :data:`PARALLEL_ENTRIES` entries a level or two down) is walked in
-    ``workers`` processes (default: one per CPU), each taking every n-th of those entries:
-    a re-import of a big history is mostly one ``stat`` per transcript, and on two cores the
-    walk took half the time (0.137 s -> 0.076 s for 21,670 files). The marks are compared in
-    the workers, so only changed files travel back. A file reachable under two paths that
-    fall to different workers is counted twice but kept once.
+    A re-import of a big history is mostly this walk: one ``stat`` per transcript, compared
+    with its stamp as it is met.
     """
-    entries = _top_entries([str(r) for r in roots], pattern, suffix)
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n > 1 and len(entries) >= PARALLEL_ENTRIES:
-        from jusage.forked import map_forked
-
-        def walk(part: list[os.DirEntry[str]]) -> tuple[int, list[tuple[str, os.stat_result]]]:
-            count, found = _walk(part, pattern, suffix, marks)
-            return count, list(found.values())
-
-        parts = map_forked(walk, [entries[i::n] for i in range(n)])
-        seen = sum(count for count, _ in parts)
-        kept: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
-        for _, files in parts:
-            for path, st in files:
-                kept.setdefault((st.st_dev, st.st_ino), (path, st))
-    else:
-        seen, kept = _walk(entries, pattern, suffix, marks)
+    seen, kept = _walk([str(root) for root in roots], pattern, suffix, stamps)
     return seen, by_age(kept.values()) if ordered else list(kept.values())
 
 
-def _matches(entry: os.DirEntry[str], pattern: str, suffix: str) -> bool:
-    name = entry.name
-    return name.endswith(suffix) and name.startswith(pattern)
-
-
-def _top_entries(roots: list[str], pattern: str, suffix: str) -> list[os.DirEntry[str]]:
-    """The entries of ``roots``, with folders opened a level or two further while there are
-    fewer than :data:`PARALLEL_ENTRIES` (so a tree's walk can be shared out)."""
-    entries = _list_entries(roots)
-    for _level in range(3):
-        if len(entries) >= PARALLEL_ENTRIES:
-            break
-        folders: list[os.DirEntry[str]] = []
-        rest: list[os.DirEntry[str]] = []
-        for entry in entries:
-            try:
-                is_folder = not _matches(entry, pattern, suffix) and entry.is_dir()
-            except OSError:
-                is_folder = False
-            (folders if is_folder else rest).append(entry)
-        if not folders:
-            break
-        entries = rest + _list_entries([entry.path for entry in folders])
-    return entries
-
-
-def _list_entries(folders: list[str]) -> list[os.DirEntry[str]]:
-    out: list[os.DirEntry[str]] = []
-    for folder in folders:
-        try:
-            with os.scandir(folder) as it:
-                out.extend(it)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-    return out
+def stamp_of(st: os.stat_result) -> Stamp:
+    """The :data:`~jusage.importers.index.Stamp` of a file with this ``stat``."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def changed_since(st: os.stat_result, mark: FileMark | None) -> bool:
     """Whether a file with this ``stat`` may hold lines its ``mark`` does not cover: it was
     never read, or its size, time or identity moved (a mark of a file not read to its end
     has size -1, so such a file is always looked at again)."""
-    return not (
-        mark is not None
-        and mark.size == st.st_size
-        and mark.mtime_ns == st.st_mtime_ns
-        and mark.ino == st.st_ino
-        and mark.dev == st.st_dev
-    )
+    return mark is None or mark.stamp() != stamp_of(st)
 
 
 def _may_follow(link: str, followed: set[str]) -> bool:
@@ -424,14 +331,14 @@ def _may_follow(link: str, followed: set[str]) -> bool:
 
 
 def _walk(
-    entries: Iterable[os.DirEntry[str]], pattern: str, suffix: str, marks: Marks | None
+    roots: list[str], pattern: str, suffix: str, stamps: Mapping[str, Stamp] | None
 ) -> tuple[int, dict[tuple[int, int], tuple[str, os.stat_result]]]:
-    """Walk ``entries`` and every folder below them: the count of distinct matching files
-    and, by ``(device, inode)``, the ones to keep (all, or those changed since ``marks``)."""
-    mark_of = marks.get if marks is not None else None
+    """Walk every folder below ``roots``: the count of distinct matching files and, by
+    ``(device, inode)``, the ones to keep (all, or those whose stamp changed)."""
+    stamp_at = stamps.get if stamps is not None else None
     kept: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
     inodes: set[tuple[int, int]] = set()
-    stack: list[str] = []
+    stack: list[str] = list(reversed(roots))
     followed: set[str] = set()  # where the symbolic links walked into lead
 
     def visit(it: Iterable[os.DirEntry[str]]) -> None:
@@ -451,16 +358,11 @@ def _walk(
                     key = (st.st_dev, st.st_ino)
                     if key not in inodes:
                         inodes.add(key)
-                        if mark_of is None:
-                            kept[key] = (entry.path, st)
-                            continue
-                        mark = mark_of(entry.path)  # changed_since, inlined: once per file
-                        if (
-                            mark is None
-                            or mark.size != st.st_size
-                            or mark.mtime_ns != st.st_mtime_ns
-                            or mark.ino != st.st_ino
-                            or mark.dev != st.st_dev
+                        if stamp_at is None or stamp_at(entry.path) != (
+                            st.st_dev,
+                            st.st_ino,
+                            st.st_size,
+                            st.st_mtime_ns,
                         ):
                             kept[key] = (entry.path, st)
                 elif entry.is_dir() and (not entry.is_symlink() or _may_follow(entry.path, followed)):
@@ -468,7 +370,6 @@ def _walk(
             except OSError:
                 continue
 
-    visit(entries)
     while stack:
         try:
             it = os.scandir(stack.pop())
@@ -502,18 +403,13 @@ def read_new_blocks(
     newline), each with the mark after it.
 
     ``mark`` is where the last run stopped. Unchanged files yield nothing without being
-    opened. A file with another identity, a shrunk one, or one whose first bytes changed is
-    read again from the start (message keys make that harmless). Oversized lines are dropped
-    and counted. A last line without a newline is taken only when it is a complete JSON
-    value; otherwise it waits for the next run. An empty block stands for no lines.
+    opened. A file with another identity, a shrunk one, or one whose first bytes or bytes
+    just before the mark changed (rewritten in place) is read again from the start (message
+    keys make that harmless). Oversized lines are dropped and counted. A last line without a
+    newline is taken only when it is a complete JSON value; otherwise it waits for the next
+    run. An empty block stands for no lines.
     """
-    if (
-        mark is not None
-        and mark.dev == st.st_dev
-        and mark.ino == st.st_ino
-        and mark.size == st.st_size
-        and mark.mtime_ns == st.st_mtime_ns
-    ):
+    if not changed_since(st, mark):
         return
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the with block below
@@ -523,15 +419,14 @@ def read_new_blocks(
         head = fh.read(HEAD_BYTES)
         start = 0
         context: dict[str, Any] = {}
-        if (
-            mark is not None
-            and mark.dev == st.st_dev
-            and mark.ino == st.st_ino
-            and mark.offset <= st.st_size
-            and head_digest(head[: min(len(head), mark.offset)]) == mark.head
-        ):
-            start = mark.offset
-            context = mark.context
+        before = b""  # the last bytes before ``offset``, whose digest a mark keeps
+        if mark is not None and mark.dev == st.st_dev and mark.ino == st.st_ino and mark.offset <= st.st_size:
+            before = _bytes_before(fh, mark.offset)
+            if digest(head[: mark.offset]) == mark.head and digest(before) == mark.tail:
+                start = mark.offset
+                context = mark.context
+            else:
+                before = b""
         tally.files_read += 1
         fh.seek(start)
         offset = start
@@ -540,7 +435,14 @@ def read_new_blocks(
 
         def at(offset: int, size: int) -> FileMark:
             return FileMark(
-                st.st_dev, st.st_ino, offset, size, st.st_mtime_ns, head_digest(head[:offset]), context
+                st.st_dev,
+                st.st_ino,
+                offset,
+                size,
+                st.st_mtime_ns,
+                digest(head[:offset]),
+                digest(before),
+                context,
             )
 
         while True:
@@ -556,6 +458,7 @@ def read_new_blocks(
                         tally.malformed += 1
                     skipping = True
                     offset += len(tail)
+                    before = _last_bytes(before, tail, len(tail))
                     tail = b""
                 continue
             chunk = data[:cut]
@@ -570,6 +473,7 @@ def read_new_blocks(
                     tally.malformed += len(lines) - len(kept)
                     chunk = b"\n".join(kept)
             offset += cut + 1
+            before = _last_bytes(before, data, cut + 1)
             tail = data[cut + 1 :]
             yield chunk, at(offset, -1)
         if tail and not skipping and tail.strip():
@@ -580,38 +484,31 @@ def read_new_blocks(
                 return
             last_line = tail
             offset += len(tail)
+            before = _last_bytes(before, tail, len(tail))
             tail = b""
             yield last_line, at(offset, -1)
         # Only a file read to its end can be skipped unopened next time.
         yield b"", at(offset, -1 if tail or skipping or offset != st.st_size else st.st_size)
 
 
-J = TypeVar("J")
-R = TypeVar("R")
-
-PARALLEL_BYTES = 32 << 20
-"""Below this many bytes to read, an import stays in one process (starting workers costs)."""
-
-
-def run_jobs(func: Callable[[J], R], jobs: list[J], total: int, workers: int | None) -> Iterator[R]:
-    """``func`` over ``jobs``, results in job order; in worker processes for big imports."""
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n <= 1 or total < PARALLEL_BYTES or len(jobs) < 2:
-        yield from map(func, jobs)
-        return
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(min(n, len(jobs))) as pool:
-        yield from pool.imap(func, jobs, chunksize=max(1, min(256, len(jobs) // (16 * n))))
+def _bytes_before(fh: BinaryIO, offset: int) -> bytes:
+    """The (up to) :data:`HEAD_BYTES` bytes of ``fh`` before ``offset``."""
+    start = max(0, offset - HEAD_BYTES)
+    fh.seek(start)
+    return fh.read(offset - start)
 
 
-def total_bytes(files: Sequence[tuple[str, os.stat_result]], state: ImportState) -> int:
-    """Bytes a run will read (for progress)."""
+def _last_bytes(before: bytes, data: bytes, end: int) -> bytes:
+    """The last :data:`HEAD_BYTES` bytes of ``before`` followed by ``data[:end]``."""
+    if end >= HEAD_BYTES:
+        return data[end - HEAD_BYTES : end]
+    return (before + data[:end])[-HEAD_BYTES:]
+
+
+def total_bytes(files: Sequence[tuple[str, os.stat_result, FileMark | None]]) -> int:
+    """Bytes a run will read, for progress: each file's bytes past its mark."""
     total = 0
-    for path, st in files:
-        mark = state.files.get(path)
+    for _, st, mark in files:
         total += st.st_size - (
             mark.offset if mark and mark.ino == st.st_ino and mark.offset <= st.st_size else 0
         )

@@ -22,19 +22,18 @@ from jusage.importers.common import (
     ImportSummary,
     Progress,
     Tally,
-    append_lines,
-    catch_up,
     gc_paused,
+    keep_new,
     read_new_lines,
     stat_paths,
 )
-from jusage.importers.state import ImportState, key_of
+from jusage.importers.index import ID_PREFIXES, Counts, ImportIndex, fits, key_of
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "default_jcode_paths", "import_jcode"]
 
 SOURCE = "jcode"
-ID_PREFIX = "jc-"
+ID_PREFIX = ID_PREFIXES[SOURCE]
 
 
 def default_jcode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -81,28 +80,41 @@ def import_jcode(
         files.append((str(path.resolve()), st))
     tally = Tally()
     tally.files_seen = len(files)
-    with gc_paused(), ImportState(store.path, SOURCE, timeout=lock_timeout) as state:
-        catch_up(state, store, ID_PREFIX)
+    with gc_paused(), ImportIndex(store.path, timeout=lock_timeout) as index:
+        marks = index.marks(SOURCE, [path for path, _ in files])
         total = sum(st.st_size for _, st in files)
         done = 0
         for path_str, st in files:
             out: list[bytes] = []
             last = None
-            for lines, mark in read_new_lines(path_str, st, state.files.get(path_str), tally):
-                _parse(lines, state, tally, out)
+            for lines, mark in read_new_lines(path_str, st, marks.get(path_str), tally):
+                found: list[tuple[int, Counts, bytes, bool]] = []
+                _parse(lines, tally, found)
+                fresh = keep_new(index, SOURCE, [(key, counts) for key, counts, _, _ in found])
+                for is_new, (_, _, line, correction) in zip(fresh, found, strict=True):
+                    if not is_new:
+                        tally.duplicates += 1
+                        continue
+                    out.append(line)
+                    if correction:
+                        tally.corrections += 1
+                    else:
+                        tally.events += 1
                 last = mark
             if last is None:
                 continue
-            append_lines(store, out)
-            state.files[path_str] = last
+            store.append_lines(out)
+            index.set_mark(SOURCE, path_str, last)
             done += st.st_size
             if progress:
                 progress(min(done, total), total)
-        state.commit()
+        index.commit()
     return tally.summary(SOURCE)
 
 
-def _parse(lines: list[bytes], state: ImportState, tally: Tally, out: list[bytes]) -> None:
+def _parse(lines: list[bytes], tally: Tally, found: list[tuple[int, Counts, bytes, bool]]) -> None:
+    """Read a batch of jcode lines: each event's key, counts, line in our log and whether it
+    is a correction go to ``found``."""
     for line in lines:
         if not line.strip():
             continue
@@ -112,28 +124,20 @@ def _parse(lines: list[bytes], state: ImportState, tally: Tally, out: list[bytes
         except (orjson.JSONDecodeError, EventError, TypeError):
             tally.malformed += 1
             continue
+        counts = (
+            event.prompt,
+            event.completion,
+            event.cached,
+            event.cache_write,
+            event.cache_write_1h,
+            event.ts,
+        )
+        if not fits(counts):  # too large to be true (and to fit the index)
+            tally.malformed += 1
+            continue
         tally.entries += 1
         key = _jcode_id(value, line)
-        if state.get(key) is not None:
-            tally.duplicates += 1
-            continue
         changes: dict[str, Any] = {"id": f"{ID_PREFIX}{key:016x}", "source": event.source or SOURCE}
         if event.corrects:
             changes["corrects"] = f"{ID_PREFIX}{key_of('jcode-id', event.corrects):016x}"
-        event = event.replace(**changes)
-        state.put(
-            key,
-            (
-                event.prompt,
-                event.completion,
-                event.cached,
-                event.cache_write,
-                event.cache_write_1h,
-                event.ts,
-            ),
-        )
-        out.append(event.to_json())
-        if event.corrects:
-            tally.corrections += 1
-        else:
-            tally.events += 1
+        found.append((key, counts, event.replace(**changes).to_json(), bool(event.corrects)))
