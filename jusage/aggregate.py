@@ -42,6 +42,7 @@ __all__ = [
     "Table",
     "Usage",
     "add_counters",
+    "keep_dims",
     "rollup",
 ]
 
@@ -345,6 +346,26 @@ class Table:
         one = len(dims) == 1
         for (bucket, values), counters in self.rows.items():
             yield bucket, dict(zip(dims, (values,) if one else values, strict=True)), counters
+
+
+def keep_dims(table: Table, dims: tuple[str, ...]) -> Table:
+    """``table`` with only ``dims`` (a subset of its own, in any order) left, the rows that
+    then share a key added up."""
+    if dims == table.dims:
+        return table
+    missing = [d for d in dims if d not in table.dims]
+    if missing:
+        raise ValueError(f"the table lacks the dimensions {missing}")
+    rows: dict[tuple[Any, Any], list[int]] = {}
+    for bucket, values, counters in table.items():
+        kept = tuple(values[d] for d in dims)
+        key = (bucket, kept[0] if len(dims) == 1 else kept)
+        mine = rows.get(key)
+        if mine is None:
+            rows[key] = list(counters)
+        else:
+            add_counters(mine, counters)
+    return Table(dims, table.bucket, rows, table.skipped)
 
 
 def rollup(partial: Partial, aggregator: Aggregator) -> Table:

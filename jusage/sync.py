@@ -50,6 +50,11 @@ class Agent:
 AGENTS: tuple[Agent, ...] = (
     Agent("claude-code", "jusage.importers.claude_code", "import_claude_code", "default_claude_paths", True),
     Agent("codex", "jusage.importers.codex", "import_codex", "default_codex_paths"),
+    Agent("gemini-cli", "jusage.importers.gemini_cli", "import_gemini_cli", "default_gemini_cli_paths"),
+    Agent("opencode", "jusage.importers.opencode", "import_opencode", "default_opencode_paths"),
+    Agent("qwen-code", "jusage.importers.qwen_code", "import_qwen_code", "default_qwen_code_paths"),
+    Agent("amp", "jusage.importers.amp", "import_amp", "default_amp_paths"),
+    Agent("copilot-cli", "jusage.importers.copilot_cli", "import_copilot_cli", "default_copilot_cli_paths"),
     Agent("jcode", "jusage.importers.jcode", "import_jcode", "default_jcode_paths"),
 )
 """Every agent a sync looks for, in the order it imports them."""

@@ -35,5 +35,23 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     looks there), from a test."""
     monkeypatch.setenv("JUSAGE_HOME", str(tmp_path / "jusage-home"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("JUSAGE_LOG", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+    for name in AGENT_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+AGENT_ENV = (
+    "JUSAGE_LOG",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "GEMINI_CLI_HOME",
+    "OPENCODE_DB",
+    "OPENCODE_DATA_DIR",
+    "QWEN_HOME",
+    "QWEN_RUNTIME_DIR",
+    "AMP_DATA_DIR",
+    "COPILOT_HOME",
+    "COPILOT_OTEL_FILE_EXPORTER_PATH",
+)
+"""Environment variables that point jusage or an agent's importer at a folder."""

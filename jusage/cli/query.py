@@ -266,6 +266,7 @@ def read_table(query: Query, dims: tuple[str, ...], bucket: str = "day") -> Tabl
     query says so."""
     import os
 
+    from jusage.aggregate import keep_dims
     from jusage.parallel import cpu_workers
     from jusage.views.reports import narrow, read_log
 
@@ -283,7 +284,7 @@ def read_table(query: Query, dims: tuple[str, ...], bucket: str = "day") -> Tabl
         )  # fmt: skip
     except OSError as exc:
         raise CliError(f"cannot read the log: {exc.strerror or exc}") from None
-    return narrow(table, project=query.project, sources=query.sources)
+    return keep_dims(narrow(table, project=query.project, sources=query.sources), dims)
 
 
 def sync_before_report(ledger: Path, *, quiet: bool = False) -> None:
