@@ -17,7 +17,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from jusage.cli import main
 from jusage.importers import ImportBusyError, import_claude_code, import_codex, import_jcode
 from jusage.importers.index import ImportIndex, index_path
 from jusage.store import Store
@@ -115,6 +117,23 @@ def test_an_unreadable_index_is_rebuilt_from_the_ledger(log: Path, everything: s
     index_path(log).write_bytes(b"this is not a database" * 100)
     import_all(log)
     assert len(ids(log)) == len(everything)
+
+
+def test_an_index_found_damaged_during_a_run_is_rebuilt_by_the_next(
+    log: Path, everything: set[str], runner: CliRunner
+) -> None:
+    """A page of the index turned to garbage: that run fails with a one-line message, the
+    next one rebuilds the index from the ledger and counts nothing twice."""
+    import_all(log)
+    with index_path(log).open("r+b") as fh:  # every page after the first (the schema's)
+        fh.seek(4096)
+        fh.write(b"\xa5" * (index_path(log).stat().st_size - 4096))
+    args = ["import", "claude-code", "--path", str(CLAUDE), "--log", str(log)]
+    failed = runner.invoke(main, args)
+    again = runner.invoke(main, args)
+    assert failed.exit_code == 2 and "could not be used" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert again.exit_code == 0 and sorted(ids(log)) == sorted(everything)
 
 
 # -- jusage's own rewrites ----------------------------------------------------------------------

@@ -325,30 +325,36 @@ class ImportIndex:
         try:
             self._db = self._connect()
             self._reconcile()
-        except BaseException:
-            self.__exit__()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object = None, error: object = None, trace: object = None) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 if self._db.in_transaction:
                     self._db.rollback()
             self._db.close()
             self._db = None
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            self._remove()  # damaged: the next run rebuilds it from the ledger
         self._pending = {}
         self._marks = {}
         self._lock.release()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
 
     def _connect(self) -> sqlite3.Connection:
         """The database, created (or recreated, when unreadable or of another version)."""
         for attempt in range(2):
             db = sqlite3.connect(self.path, isolation_level=None)
             try:
-                # Our own lock keeps every other process out: SQLite need not share its
-                # WAL index, and a commit need not wait for the disk (a lost commit is
-                # caught up from the ledger).
+                # Our own lock keeps every other process out, so SQLite need not share its
+                # WAL index; a commit lost to a power cut is caught up from the ledger.
                 db.execute("PRAGMA locking_mode = EXCLUSIVE")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
@@ -365,10 +371,7 @@ class ImportIndex:
                 db.close()
                 if attempt:
                     raise
-                # A cache we cannot read is a cache we rebuild.
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(f"{self.path}{suffix}").unlink()
+                self._remove()  # a cache we cannot read is a cache we rebuild
         raise AssertionError("unreachable")
 
     @property
@@ -412,10 +415,10 @@ class ImportIndex:
     def _take_in(self, start: int, end: int) -> int:
         """Take in the imported events among ledger bytes ``[start, end)``; how many.
 
-        What the index already holds is skipped (a run can die after committing keys and
-        before the ledger length, or read the same bytes twice), so reading an event twice
-        never inflates the counts: an original is known once its key is, and a correction
-        (``<prefix><hex>#c<total>``) once the key's total reached ``<total>``.
+        What the index already holds is skipped (a ledger can hold an event twice, say
+        after two ledgers were joined), so reading an event twice never inflates the counts:
+        an original is known once its key is, and a correction (``<prefix><hex>#c<total>``)
+        once the key's total reached ``<total>``.
         """
         from jusage.reading import read_lines
 
