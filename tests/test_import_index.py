@@ -31,10 +31,19 @@ JCODE = FIXTURES / "jcode" / "events.jsonl"
 
 
 def ids(path: Path) -> list[str]:
-    """The event ids of a ledger, in order (none for a missing one)."""
+    """The event ids of a ledger, in order (none for a missing one); like the readers, a
+    line that is not a JSON object (say, torn by a writer killed mid-write) is skipped."""
     if not path.exists():
         return []
-    return [orjson.loads(raw).get("id", "") for raw in path.read_bytes().splitlines() if raw.strip()]
+    found = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            found.append(value.get("id", ""))
+    return found
 
 
 def import_all(log: Path) -> None:
