@@ -32,6 +32,7 @@ import hashlib
 import os
 from array import array
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -655,8 +656,8 @@ def _settle(
             fixes.append(fix)
         else:
             tally.duplicates += 1
-    for key in changed:
-        index.put(SOURCE, key, known[key])
+    recorded = array("q", chain.from_iterable(known[key] for key in changed))
+    index.put_packed(SOURCE, list(changed), recorded.tobytes())
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:

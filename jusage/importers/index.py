@@ -511,12 +511,18 @@ class ImportIndex:
 
     def put(self, source: str, key: int, counts: Counts) -> None:
         """Remember that the ledger now holds ``counts`` for ``key`` (written on commit)."""
-        self._pending.setdefault(source, _Pending()).put(key, counts)
+        self._pending_of(source).put(key, counts)
 
     def put_packed(self, source: str, keys: list[int], packed_counts: bytes) -> None:
         """:meth:`put` for many keys at once, their counts given as the bytes of an
         ``array("q")`` holding six values per key (so that no tuple is made per key)."""
-        self._pending.setdefault(source, _Pending()).put_packed(keys, packed_counts)
+        self._pending_of(source).put_packed(keys, packed_counts)
+
+    def _pending_of(self, source: str) -> _Pending:
+        pending = self._pending.get(source)
+        if pending is None:
+            pending = self._pending[source] = _Pending()
+        return pending
 
     # -- file marks --------------------------------------------------------------------------
 
