@@ -15,12 +15,13 @@ if TYPE_CHECKING:
     from jusage.importers.claude_code import default_claude_paths, import_claude_code
     from jusage.importers.codex import default_codex_paths, import_codex
     from jusage.importers.common import ImportPathError, ImportSummary, Progress
-    from jusage.importers.index import ImportBusyError
+    from jusage.importers.index import ImportBusyError, ImportIndex
     from jusage.importers.jcode import default_jcode_paths, import_jcode
 
 # Imported on first use, so that the hook (Claude Code only) does not load the others.
 _HOMES = {
     "ImportBusyError": "index",
+    "ImportIndex": "index",
     "ImportPathError": "common",
     "ImportSummary": "common",
     "Progress": "common",
@@ -34,6 +35,7 @@ _HOMES = {
 
 __all__ = [
     "ImportBusyError",
+    "ImportIndex",
     "ImportPathError",
     "ImportSummary",
     "Progress",
