@@ -90,8 +90,12 @@ that only grew from one rewritten in place."""
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE seen (
-    source TEXT NOT NULL,
+    source INTEGER NOT NULL REFERENCES sources (id),
     key INTEGER NOT NULL,
     prompt INTEGER NOT NULL,
     completion INTEGER NOT NULL,
@@ -102,7 +106,7 @@ CREATE TABLE seen (
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE TABLE files (
-    source TEXT NOT NULL,
+    source INTEGER NOT NULL REFERENCES sources (id),
     path BLOB NOT NULL,
     dev INTEGER NOT NULL,
     ino INTEGER NOT NULL,
@@ -314,6 +318,7 @@ class ImportIndex:
         self._pending: dict[str, _Pending] = {}
         self._marks: dict[tuple[str, str], FileMark] = {}
         self._stored: dict[str, bool] = {}  # whether the database may hold keys of a source
+        self._sources: dict[str, int] = {}  # the number of each source in the tables
         self._ledger_row: tuple[int, int, int] | None = None  # as the database records it
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -491,12 +496,13 @@ class ImportIndex:
         if len(hits) < len(keys) and self._may_hold(source):
             ask = sorted({_signed(key) for key in keys if key not in hits})
             db = self.db
+            number = self._source_id(source)
             for i in range(0, len(ask), _LOOKUP):
                 part = ask[i : i + _LOOKUP]
                 rows = db.execute(
                     "SELECT key, prompt, completion, cached, cache_write, cache_write_1h, ts FROM seen"
                     f" WHERE source = ? AND key IN ({','.join('?' * len(part))})",
-                    (source, *part),
+                    (number, *part),
                 )
                 for key, *counts in rows:
                     out[_unsigned(key)] = (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
@@ -505,9 +511,26 @@ class ImportIndex:
     def _may_hold(self, source: str) -> bool:
         stored = self._stored.get(source)
         if stored is None:
-            row = self.db.execute("SELECT 1 FROM seen WHERE source = ? LIMIT 1", (source,)).fetchone()
-            stored = self._stored[source] = row is not None
+            number = self._source_id(source)
+            query = "SELECT 1 FROM seen WHERE source = ? LIMIT 1"
+            stored = number is not None and self.db.execute(query, (number,)).fetchone() is not None
+            self._stored[source] = stored
         return stored
+
+    def _source_id(self, source: str, *, create: bool = False) -> int | None:
+        """The number that stands for ``source`` in the tables (a number compares faster than
+        a name, which counts in a first import); ``None`` when it has none yet."""
+        number = self._sources.get(source)
+        if number is None:
+            row = self.db.execute("SELECT id FROM sources WHERE name = ?", (source,)).fetchone()
+            if row is not None:
+                number = row[0]
+            elif create:
+                number = self.db.execute("INSERT INTO sources (name) VALUES (?)", (source,)).lastrowid
+            if number is None:
+                return None
+            self._sources[source] = number
+        return number
 
     def put(self, source: str, key: int, counts: Counts) -> None:
         """Remember that the ledger now holds ``counts`` for ``key`` (written on commit)."""
@@ -533,16 +556,19 @@ class ImportIndex:
     def marks(self, source: str, paths: Iterable[str] | None = None) -> dict[str, FileMark]:
         """The marks of ``source``, by path: all of them, or those of ``paths`` it has."""
         select = f"SELECT path, {_MARK_COLUMNS} FROM files WHERE source = ?"
+        number = self._source_id(source)
+        rows: list[Any] = []
         if paths is None:
-            rows = self.db.execute(select, (source,)).fetchall()
+            if number is not None:
+                rows = self.db.execute(select, (number,)).fetchall()
             mine = {path: mark for (src, path), mark in self._marks.items() if src == source}
         else:
-            wanted = [os.fsencode(path) for path in paths]
-            rows = []
+            paths = list(paths)
+            wanted = [os.fsencode(path) for path in paths] if number is not None else []
             for i in range(0, len(wanted), _LOOKUP):
                 part = wanted[i : i + _LOOKUP]
                 query = f"{select} AND path IN ({','.join('?' * len(part))})"
-                rows += self.db.execute(query, (source, *part)).fetchall()
+                rows += self.db.execute(query, (number, *part)).fetchall()
             mine = {path: self._marks[source, path] for path in paths if (source, path) in self._marks}
         out = {os.fsdecode(row[0]): _mark_of(row[1:]) for row in rows}
         out.update(mine)
@@ -556,14 +582,15 @@ class ImportIndex:
         """
         out: dict[str, Stamp] = {}
         db = self.db
-        for folder in folders:
+        number = self._source_id(source)
+        for folder in folders if number is not None else ():
             sep = os.fsencode(os.sep)
             low = os.fsencode(folder).rstrip(sep) + sep
             high = low[:-1] + bytes([low[-1] + 1])  # every path below ``low`` sorts before it
             rows = db.execute(
                 "SELECT path, dev, ino, size, mtime_ns FROM files"
                 " WHERE source = ? AND path >= ? AND path < ?",
-                (source, low, high),
+                (number, low, high),
             )
             for path, dev, ino, size, mtime_ns in rows:
                 out[os.fsdecode(path)] = (_unsigned(dev), _unsigned(ino), size, mtime_ns)
@@ -587,15 +614,18 @@ class ImportIndex:
         """
         db = self.db
         for source, pending in self._pending.items():
+            if not pending.row:
+                continue
+            number = self._source_id(source, create=True)
             db.executemany(
-                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pending.rows(source)
+                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pending.rows(number)
             )
-            self._stored[source] = self._stored.get(source) or bool(pending.row)
+            self._stored[source] = True
         db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    source,
+                    self._source_id(source, create=True),
                     os.fsencode(path),
                     _signed(mark.dev),
                     _signed(mark.ino),
@@ -682,7 +712,7 @@ class _Pending:
             v = counts[n * 6 : n * 6 + 6]
             self.put(key, (v[0], v[1], v[2], v[3], v[4], v[5]))
 
-    def rows(self, source: str) -> Iterator[tuple[Any, ...]]:
+    def rows(self, source: int | None) -> Iterator[tuple[Any, ...]]:
         """``(source, key as SQLite stores it, six counts)`` for every key, in row order."""
         # The same 64 bits read as signed, in C rather than one call per key.
         keys = array("q", array("Q", self.row).tobytes()).tolist()  # a dict lists keys in row order
