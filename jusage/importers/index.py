@@ -192,7 +192,10 @@ def _signed(n: int) -> int:
 
 
 def _unsigned(n: int) -> int:
-    return n + (1 << 64) if n < 0 else n
+    return n + _2_64 if n < 0 else n
+
+
+_2_64 = 1 << 64
 
 
 def fits(counts: Counts) -> bool:
@@ -582,6 +585,7 @@ class ImportIndex:
         """
         out: dict[str, Stamp] = {}
         db = self.db
+        fsdecode = os.fsdecode
         number = self._source_id(source)
         for folder in folders if number is not None else ():
             sep = os.fsencode(os.sep)
@@ -592,8 +596,18 @@ class ImportIndex:
                 " WHERE source = ? AND path >= ? AND path < ?",
                 (number, low, high),
             )
-            for path, dev, ino, size, mtime_ns in rows:
-                out[os.fsdecode(path)] = (_unsigned(dev), _unsigned(ino), size, mtime_ns)
+            # _unsigned, inlined: a re-import of a big tree meets every row here.
+            out.update(
+                {
+                    fsdecode(path): (
+                        dev if dev >= 0 else dev + _2_64,
+                        ino if ino >= 0 else ino + _2_64,
+                        size,
+                        mtime,
+                    )
+                    for path, dev, ino, size, mtime in rows
+                }
+            )
         for (src, path), mark in self._marks.items():
             if src == source:
                 out[path] = mark.stamp()
