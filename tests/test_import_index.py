@@ -197,25 +197,34 @@ def test_a_ledger_line_with_a_huge_count_does_not_break_later_imports(log: Path)
 
 
 def test_huge_counts_in_transcripts_are_malformed(log: Path, tmp_path: Path) -> None:
-    """A jcode or Claude Code count of 2**53 or more is a malformed line; the rest imports,
-    now and in later runs."""
+    """A jcode count or a Claude Code entry's tokens of 2**53 or more make a malformed line;
+    the rest imports, now and in later runs, and what was imported is taken back whole when
+    the index is rebuilt from the ledger."""
     jcode = tmp_path / "jcode.jsonl"
     jcode.write_bytes(
         b'{"ts":1,"prompt":9223372036854775808,"completion":1}\n'
         b'{"ts":1,"prompt":9007199254740992,"completion":1}\n'
-        b'{"ts":2,"prompt":5,"completion":1}\n'
+        b'{"ts":2,"prompt":9007199254740991,"completion":0}\n'
     )
     claude = tmp_path / "claude" / "projects" / "-p" / "t.jsonl"
     claude.parent.mkdir(parents=True)
-    usage = {"input_tokens": 2**53, "output_tokens": 1}
-    line = {"type": "assistant", "timestamp": "2025-09-01T10:00:00Z", "message": {"id": "m", "usage": usage}}
-    claude.write_bytes(orjson.dumps(line) + b"\n")
+    lines = []
+    for n, (inp, out) in enumerate([(2**53, 0), (2**53 - 2, 1), (2**53 - 2, 2)]):
+        usage = {"input_tokens": inp, "output_tokens": out}
+        message = {"id": f"m{n}", "usage": usage}
+        lines.append(
+            orjson.dumps({"type": "assistant", "timestamp": "2025-09-01T10:00:00Z", "message": message})
+        )
+    claude.write_bytes(b"\n".join(lines) + b"\n")
     jc = import_jcode(Store(log), [jcode])
     cc = import_claude_code(Store(log), [claude.parent])
-    assert (jc.malformed, jc.events_added, cc.malformed, cc.events_added) == (2, 1, 1, 0)
+    assert (jc.malformed, jc.events_added, cc.malformed, cc.events_added) == (2, 1, 2, 1)
     with jcode.open("ab") as fh:
         fh.write(b'{"ts":3,"prompt":6,"completion":1}\n')
     assert import_jcode(Store(log), [jcode]).events_added == 1
+    index_path(log).unlink()
+    assert import_jcode(Store(log), [jcode]).events_added == 0
+    assert import_claude_code(Store(log), [claude.parent]).events_added == 0
 
 
 # -- concurrency and crashes --------------------------------------------------------------------

@@ -551,7 +551,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                     cw = e5 + e1
                 cw1h = min(e1, cw)
         ts = to_unix(stamp)
-        if ts is None or inp + outp + cw + cr > _MAX_TOKENS:
+        if ts is None or inp + outp + cw + cr >= MAX_COUNT:  # too many to be true, or to fit the index
             bad += 1
             continue
         # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
@@ -602,10 +602,6 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
 
 
 _INF = float("inf")
-_MAX_TOKENS = MAX_COUNT
-"""More tokens than this in one entry is a malformed line (no model reads 9e15 tokens), so
-the counts always fit the index's 64-bit integers."""
-
 
 _days: dict[int, bytes] = {}
 """Local days (bytes) by quarter hour (see :func:`~jusage.importers.common.local_day`)."""
