@@ -37,20 +37,16 @@ import hashlib
 import os
 import re
 import sqlite3
-import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from jusage.importers.lock import ExclusiveLock
 
 __all__ = [
     "HEAD_BYTES",
@@ -186,16 +182,16 @@ class FileMark:
         return (self.dev, self.ino, self.size, self.mtime_ns)
 
 
+_2_64 = 1 << 64
+
+
 def _signed(n: int) -> int:
     """An unsigned 64-bit number as the signed one SQLite stores (same bits)."""
-    return n - (1 << 64) if n >= 1 << 63 else n
+    return n - _2_64 if n >= 1 << 63 else n
 
 
 def _unsigned(n: int) -> int:
     return n + _2_64 if n < 0 else n
-
-
-_2_64 = 1 << 64
 
 
 def fits(counts: Counts) -> bool:
@@ -217,79 +213,6 @@ def event_counts(value: dict[str, Any]) -> Counts | None:
 def add_counts(old: Counts, add: Counts) -> Counts:
     """``old`` plus the token counts of ``add`` (``old`` keeps its ``ts``)."""
     return (old[0] + add[0], old[1] + add[1], old[2] + add[2], old[3] + add[3], old[4] + add[4], old[5])
-
-
-class _Lock:
-    """An exclusive lock on a file, between processes and between descriptors of one.
-
-    A bare ``flock`` (``filelock`` uses the same on Unix, and importing it would cost a hook
-    more than the rest of its start-up); Windows falls back to ``filelock``. A process forked
-    while the lock is held (a worker of the parse) closes its copy of the descriptor, so the
-    lock goes with the process that took it, even when that one is killed.
-    """
-
-    _held: ClassVar[set[int]] = set()  # descriptors of the locks this process holds
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd = -1
-        self._other: Any = None
-
-    def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds (``-1``: for ever); False when it did not come."""
-        if fcntl is None:  # pragma: no cover - Windows
-            from filelock import FileLock, Timeout
-
-            self._other = FileLock(str(self.path))
-            try:
-                self._other.acquire(timeout=timeout)
-            except Timeout:
-                return False
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            if timeout < 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            os.close(fd)
-                            return False
-                        time.sleep(min(0.01, left))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            raise
-        self._fd = fd
-        _Lock._held.add(fd)
-        return True
-
-    def release(self) -> None:
-        """Let go (closing the descriptor releases the ``flock``)."""
-        if self._other is not None:  # pragma: no cover - Windows
-            self._other.release()
-            self._other = None
-        if self._fd >= 0:
-            _Lock._held.discard(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-
-
-def _close_held_locks_in_child() -> None:
-    for fd in _Lock._held:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _Lock._held.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_held_locks_in_child)
 
 
 def _ledger_tail(path: Path, length: int) -> bytes:
@@ -316,7 +239,7 @@ class ImportIndex:
         self.ledger = Path(ledger)
         self.path = index_path(self.ledger)
         self.timeout = timeout
-        self._lock = _Lock(self.path.with_name(self.path.name + ".lock"))
+        self._lock = ExclusiveLock(self.path.with_name(self.path.name + ".lock"))
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, _Pending] = {}
         self._marks: dict[tuple[str, str], FileMark] = {}
