@@ -17,7 +17,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
+from jusage.cli import main
 from jusage.importers import ImportBusyError, import_claude_code, import_codex, import_jcode
 from jusage.importers.index import ImportIndex, index_path
 from jusage.store import Store
@@ -29,10 +31,19 @@ JCODE = FIXTURES / "jcode" / "events.jsonl"
 
 
 def ids(path: Path) -> list[str]:
-    """The event ids of a ledger, in order (none for a missing one)."""
+    """The event ids of a ledger, in order (none for a missing one); like the readers, a
+    line that is not a JSON object (say, torn by a writer killed mid-write) is skipped."""
     if not path.exists():
         return []
-    return [orjson.loads(raw).get("id", "") for raw in path.read_bytes().splitlines() if raw.strip()]
+    found = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            found.append(value.get("id", ""))
+    return found
 
 
 def import_all(log: Path) -> None:
@@ -117,6 +128,23 @@ def test_an_unreadable_index_is_rebuilt_from_the_ledger(log: Path, everything: s
     assert len(ids(log)) == len(everything)
 
 
+def test_an_index_found_damaged_during_a_run_is_rebuilt_by_the_next(
+    log: Path, everything: set[str], runner: CliRunner
+) -> None:
+    """A page of the index turned to garbage: that run fails with a one-line message, the
+    next one rebuilds the index from the ledger and counts nothing twice."""
+    import_all(log)
+    with index_path(log).open("r+b") as fh:  # every page after the first (the schema's)
+        fh.seek(4096)
+        fh.write(b"\xa5" * (index_path(log).stat().st_size - 4096))
+    args = ["import", "claude-code", "--path", str(CLAUDE), "--log", str(log)]
+    failed = runner.invoke(main, args)
+    again = runner.invoke(main, args)
+    assert failed.exit_code == 2 and "could not be used" in failed.stderr
+    assert len(failed.stderr.strip().splitlines()) == 1
+    assert again.exit_code == 0 and sorted(ids(log)) == sorted(everything)
+
+
 # -- jusage's own rewrites ----------------------------------------------------------------------
 
 
@@ -169,25 +197,34 @@ def test_a_ledger_line_with_a_huge_count_does_not_break_later_imports(log: Path)
 
 
 def test_huge_counts_in_transcripts_are_malformed(log: Path, tmp_path: Path) -> None:
-    """A jcode or Claude Code count of 2**53 or more is a malformed line; the rest imports,
-    now and in later runs."""
+    """A jcode count or a Claude Code entry's tokens of 2**53 or more make a malformed line;
+    the rest imports, now and in later runs, and what was imported is taken back whole when
+    the index is rebuilt from the ledger."""
     jcode = tmp_path / "jcode.jsonl"
     jcode.write_bytes(
         b'{"ts":1,"prompt":9223372036854775808,"completion":1}\n'
         b'{"ts":1,"prompt":9007199254740992,"completion":1}\n'
-        b'{"ts":2,"prompt":5,"completion":1}\n'
+        b'{"ts":2,"prompt":9007199254740991,"completion":0}\n'
     )
     claude = tmp_path / "claude" / "projects" / "-p" / "t.jsonl"
     claude.parent.mkdir(parents=True)
-    usage = {"input_tokens": 2**53, "output_tokens": 1}
-    line = {"type": "assistant", "timestamp": "2025-09-01T10:00:00Z", "message": {"id": "m", "usage": usage}}
-    claude.write_bytes(orjson.dumps(line) + b"\n")
+    lines = []
+    for n, (inp, out) in enumerate([(2**53, 0), (2**53 - 2, 1), (2**53 - 2, 2)]):
+        usage = {"input_tokens": inp, "output_tokens": out}
+        message = {"id": f"m{n}", "usage": usage}
+        lines.append(
+            orjson.dumps({"type": "assistant", "timestamp": "2025-09-01T10:00:00Z", "message": message})
+        )
+    claude.write_bytes(b"\n".join(lines) + b"\n")
     jc = import_jcode(Store(log), [jcode])
     cc = import_claude_code(Store(log), [claude.parent])
-    assert (jc.malformed, jc.events_added, cc.malformed, cc.events_added) == (2, 1, 1, 0)
+    assert (jc.malformed, jc.events_added, cc.malformed, cc.events_added) == (2, 1, 2, 1)
     with jcode.open("ab") as fh:
         fh.write(b'{"ts":3,"prompt":6,"completion":1}\n')
     assert import_jcode(Store(log), [jcode]).events_added == 1
+    index_path(log).unlink()
+    assert import_jcode(Store(log), [jcode]).events_added == 0
+    assert import_claude_code(Store(log), [claude.parent]).events_added == 0
 
 
 # -- concurrency and crashes --------------------------------------------------------------------

@@ -53,6 +53,8 @@ def _run(
     as_json: bool,
     label: str,
 ) -> None:
+    import sqlite3
+
     from jusage.importers import ImportBusyError, ImportPathError
 
     store = _store(log_path)
@@ -63,6 +65,8 @@ def _run(
         raise CliError(str(exc)) from None
     except ImportBusyError as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"the import index of {store.path} could not be used ({exc}); run again") from None
     except OSError as exc:
         raise CliError(f"{getattr(exc, 'filename', None) or store.path}: {exc.strerror or exc}") from None
     if as_json:

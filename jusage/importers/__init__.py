@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from jusage.importers.common import ImportPathError, ImportSummary, Progress
     from jusage.importers.copilot_cli import default_copilot_cli_paths, import_copilot_cli
     from jusage.importers.gemini_cli import default_gemini_cli_paths, import_gemini_cli
-    from jusage.importers.index import ImportBusyError
+    from jusage.importers.index import ImportBusyError, ImportIndex
     from jusage.importers.jcode import default_jcode_paths, import_jcode
     from jusage.importers.opencode import default_opencode_paths, import_opencode
     from jusage.importers.qwen_code import default_qwen_code_paths, import_qwen_code
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # Imported on first use, so that the hook (Claude Code only) does not load the others.
 _HOMES = {
     "ImportBusyError": "index",
+    "ImportIndex": "index",
     "ImportPathError": "common",
     "ImportSummary": "common",
     "Progress": "common",
@@ -54,6 +55,7 @@ _HOMES = {
 
 __all__ = [
     "ImportBusyError",
+    "ImportIndex",
     "ImportPathError",
     "ImportSummary",
     "Progress",

@@ -32,6 +32,7 @@ import hashlib
 import os
 from array import array
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -551,7 +552,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                     cw = e5 + e1
                 cw1h = min(e1, cw)
         ts = to_unix(stamp)
-        if ts is None or inp + outp + cw + cr > _MAX_TOKENS:
+        if ts is None or inp + outp + cw + cr >= MAX_COUNT:  # too many to be true, or to fit the index
             bad += 1
             continue
         # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
@@ -602,10 +603,6 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
 
 
 _INF = float("inf")
-_MAX_TOKENS = MAX_COUNT
-"""More tokens than this in one entry is a malformed line (no model reads 9e15 tokens), so
-the counts always fit the index's 64-bit integers."""
-
 
 _days: dict[int, bytes] = {}
 """Local days (bytes) by quarter hour (see :func:`~jusage.importers.common.local_day`)."""
@@ -656,8 +653,8 @@ def _settle(
             fixes.append(fix)
         else:
             tally.duplicates += 1
-    for key in changed:
-        index.put(SOURCE, key, known[key])
+    recorded = array("q", chain.from_iterable(known[key] for key in changed))
+    index.put_packed(SOURCE, list(changed), recorded.tobytes())
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:

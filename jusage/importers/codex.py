@@ -36,18 +36,19 @@ from typing import Any
 import orjson
 
 from jusage.importers.common import (
+    Found,
     ImportSummary,
     Progress,
     Tally,
+    add_new,
     gc_paused,
     iso_to_unix,
-    keep_new,
     local_day,
     read_new_lines,
     scan_files,
     stat_paths,
 )
-from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, ImportIndex, key_of
+from jusage.importers.index import ID_PREFIXES, MAX_COUNT, ImportIndex, key_of
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "codex_files", "default_codex_paths", "import_codex"]
@@ -126,16 +127,9 @@ def import_codex(
                 context = dict(mark.context) if last is None else last.context
                 if not context.get("session"):
                     context["session"] = _session_from_name(path)
-                found: list[tuple[int, Counts, bytes]] = []
+                found: list[Found] = []
                 _parse(lines, context, roots, tally, found)
-                for is_new, (_, _, line) in zip(
-                    keep_new(index, SOURCE, [(key, counts) for key, counts, _ in found]), found, strict=True
-                ):
-                    if is_new:
-                        out.append(line)
-                        tally.events += 1
-                    else:
-                        tally.duplicates += 1
+                add_new(index, SOURCE, found, tally, out)
                 last = dataclasses.replace(mark, context=context)
             if last is None:
                 continue
@@ -170,9 +164,9 @@ def _parse(
     ctx: dict[str, Any],
     roots: dict[str, str],
     tally: Tally,
-    found: list[tuple[int, Counts, bytes]],
+    found: list[Found],
 ) -> None:
-    """Read a batch of rollout lines; each turn's key, counts and event line go to ``found``."""
+    """Read a batch of rollout lines; each turn goes to ``found``."""
     loads = orjson.loads
     for line in lines:
         if not line.strip():
@@ -229,7 +223,7 @@ def _token_count(
     ctx: dict[str, Any],
     roots: dict[str, str],
     tally: Tally,
-    found: list[tuple[int, Counts, bytes]],
+    found: list[Found],
 ) -> None:
     info = payload.get("info")
     if type(info) is not dict:
@@ -290,4 +284,4 @@ def _token_count(
     line["provider"] = "openai"
     if ctx.get("role"):
         line["role"] = ctx["role"]
-    found.append((key, (inp, output, cached, 0, 0, ts), orjson.dumps(line)))
+    found.append((key, (inp, output, cached, 0, 0, ts), orjson.dumps(line), False))

@@ -19,16 +19,17 @@ from jusage.importers.index import HEAD_BYTES, Counts, FileMark, ImportIndex, St
 
 __all__ = [
     "MAX_LINE",
+    "Found",
     "ImportPathError",
     "ImportSummary",
     "Progress",
     "Tally",
+    "add_new",
     "by_age",
     "changed_since",
     "correction",
     "gc_paused",
     "iso_to_unix",
-    "keep_new",
     "local_day",
     "read_new_blocks",
     "read_new_lines",
@@ -213,21 +214,30 @@ def _lenient_utc(stamp: str) -> int | None:
     return None
 
 
-def keep_new(index: ImportIndex, source: str, found: Sequence[tuple[int, Counts]]) -> list[bool]:
-    """Which of ``found`` (message keys with their counts, in order) the ledger does not hold
-    yet; those are recorded in ``index``. A key that repeats in ``found`` is new at most once.
+Found = tuple[int, Counts, bytes, bool]
+"""A message an importer found: its key, its counts, its event line for the ledger and whether
+that event is a correction."""
+
+
+def add_new(index: ImportIndex, source: str, found: Sequence[Found], tally: Tally, out: list[bytes]) -> None:
+    """Of ``found`` (in order), add to ``out`` the lines of the messages the ledger does not
+    hold yet and record them in ``index``; count the others as duplicates. A key that repeats
+    in ``found`` is new at most once.
 
     For importers whose messages never grow (a copy is a duplicate, not a correction).
     """
-    known = index.known(source, [key for key, _ in found])
-    fresh: list[bool] = []
-    for key, counts in found:
-        is_new = key not in known
-        if is_new:
-            known[key] = counts
-            index.put(source, key, counts)
-        fresh.append(is_new)
-    return fresh
+    known = index.known(source, [key for key, _, _, _ in found])
+    for key, counts, line, correction in found:
+        if key in known:
+            tally.duplicates += 1
+            continue
+        known[key] = counts
+        index.put(source, key, counts)
+        out.append(line)
+        if correction:
+            tally.corrections += 1
+        else:
+            tally.events += 1
 
 
 def correction(prefix: str, key: int, counts: Counts, known: Counts, line: bytes) -> tuple[bytes, Counts]:

@@ -37,20 +37,16 @@ import hashlib
 import os
 import re
 import sqlite3
-import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from jusage.importers.lock import ExclusiveLock
 
 __all__ = [
     "HEAD_BYTES",
@@ -99,8 +95,12 @@ that only grew from one rewritten in place."""
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE seen (
-    source TEXT NOT NULL,
+    source INTEGER NOT NULL REFERENCES sources (id),
     key INTEGER NOT NULL,
     prompt INTEGER NOT NULL,
     completion INTEGER NOT NULL,
@@ -111,7 +111,7 @@ CREATE TABLE seen (
     PRIMARY KEY (source, key)
 ) WITHOUT ROWID;
 CREATE TABLE files (
-    source TEXT NOT NULL,
+    source INTEGER NOT NULL REFERENCES sources (id),
     path BLOB NOT NULL,
     dev INTEGER NOT NULL,
     ino INTEGER NOT NULL,
@@ -191,13 +191,16 @@ class FileMark:
         return (self.dev, self.ino, self.size, self.mtime_ns)
 
 
+_2_64 = 1 << 64
+
+
 def _signed(n: int) -> int:
     """An unsigned 64-bit number as the signed one SQLite stores (same bits)."""
-    return n - (1 << 64) if n >= 1 << 63 else n
+    return n - _2_64 if n >= 1 << 63 else n
 
 
 def _unsigned(n: int) -> int:
-    return n + (1 << 64) if n < 0 else n
+    return n + _2_64 if n < 0 else n
 
 
 def fits(counts: Counts) -> bool:
@@ -219,79 +222,6 @@ def event_counts(value: dict[str, Any]) -> Counts | None:
 def add_counts(old: Counts, add: Counts) -> Counts:
     """``old`` plus the token counts of ``add`` (``old`` keeps its ``ts``)."""
     return (old[0] + add[0], old[1] + add[1], old[2] + add[2], old[3] + add[3], old[4] + add[4], old[5])
-
-
-class _Lock:
-    """An exclusive lock on a file, between processes and between descriptors of one.
-
-    A bare ``flock`` (``filelock`` uses the same on Unix, and importing it would cost a hook
-    more than the rest of its start-up); Windows falls back to ``filelock``. A process forked
-    while the lock is held (a worker of the parse) closes its copy of the descriptor, so the
-    lock goes with the process that took it, even when that one is killed.
-    """
-
-    _held: ClassVar[set[int]] = set()  # descriptors of the locks this process holds
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd = -1
-        self._other: Any = None
-
-    def acquire(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds (``-1``: for ever); False when it did not come."""
-        if fcntl is None:  # pragma: no cover - Windows
-            from filelock import FileLock, Timeout
-
-            self._other = FileLock(str(self.path))
-            try:
-                self._other.acquire(timeout=timeout)
-            except Timeout:
-                return False
-            return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            if timeout < 0:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            else:
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            os.close(fd)
-                            return False
-                        time.sleep(min(0.01, left))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            raise
-        self._fd = fd
-        _Lock._held.add(fd)
-        return True
-
-    def release(self) -> None:
-        """Let go (closing the descriptor releases the ``flock``)."""
-        if self._other is not None:  # pragma: no cover - Windows
-            self._other.release()
-            self._other = None
-        if self._fd >= 0:
-            _Lock._held.discard(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-
-
-def _close_held_locks_in_child() -> None:
-    for fd in _Lock._held:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _Lock._held.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_held_locks_in_child)
 
 
 def _ledger_tail(path: Path, length: int) -> bytes:
@@ -318,11 +248,12 @@ class ImportIndex:
         self.ledger = Path(ledger)
         self.path = index_path(self.ledger)
         self.timeout = timeout
-        self._lock = _Lock(self.path.with_name(self.path.name + ".lock"))
+        self._lock = ExclusiveLock(self.path.with_name(self.path.name + ".lock"))
         self._db: sqlite3.Connection | None = None
         self._pending: dict[str, _Pending] = {}
         self._marks: dict[tuple[str, str], FileMark] = {}
         self._stored: dict[str, bool] = {}  # whether the database may hold keys of a source
+        self._sources: dict[str, int] = {}  # the number of each source in the tables
         self._ledger_row: tuple[int, int, int] | None = None  # as the database records it
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -334,30 +265,36 @@ class ImportIndex:
         try:
             self._db = self._connect()
             self._reconcile()
-        except BaseException:
-            self.__exit__()
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object = None, error: object = None, trace: object = None) -> None:
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 if self._db.in_transaction:
                     self._db.rollback()
             self._db.close()
             self._db = None
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            self._remove()  # damaged: the next run rebuilds it from the ledger
         self._pending = {}
         self._marks = {}
         self._lock.release()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
 
     def _connect(self) -> sqlite3.Connection:
         """The database, created (or recreated, when unreadable or of another version)."""
         for attempt in range(2):
             db = sqlite3.connect(self.path, isolation_level=None)
             try:
-                # Our own lock keeps every other process out: SQLite need not share its
-                # WAL index, and a commit need not wait for the disk (a lost commit is
-                # caught up from the ledger).
+                # Our own lock keeps every other process out, so SQLite need not share its
+                # WAL index; a commit lost to a power cut is caught up from the ledger.
                 db.execute("PRAGMA locking_mode = EXCLUSIVE")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("PRAGMA synchronous = NORMAL")
@@ -374,10 +311,7 @@ class ImportIndex:
                 db.close()
                 if attempt:
                     raise
-                # A cache we cannot read is a cache we rebuild.
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(f"{self.path}{suffix}").unlink()
+                self._remove()  # a cache we cannot read is a cache we rebuild
         raise AssertionError("unreachable")
 
     @property
@@ -421,10 +355,10 @@ class ImportIndex:
     def _take_in(self, start: int, end: int) -> int:
         """Take in the imported events among ledger bytes ``[start, end)``; how many.
 
-        What the index already holds is skipped (a run can die after committing keys and
-        before the ledger length, or read the same bytes twice), so reading an event twice
-        never inflates the counts: an original is known once its key is, and a correction
-        (``<prefix><hex>#c<total>``) once the key's total reached ``<total>``.
+        What the index already holds is skipped (a ledger can hold an event twice, say
+        after two ledgers were joined), so reading an event twice never inflates the counts:
+        an original is known once its key is, and a correction (``<prefix><hex>#c<total>``)
+        once the key's total reached ``<total>``.
         """
         from jusage.reading import read_lines
 
@@ -497,12 +431,13 @@ class ImportIndex:
         if len(hits) < len(keys) and self._may_hold(source):
             ask = sorted({_signed(key) for key in keys if key not in hits})
             db = self.db
+            number = self._source_id(source)
             for i in range(0, len(ask), _LOOKUP):
                 part = ask[i : i + _LOOKUP]
                 rows = db.execute(
                     "SELECT key, prompt, completion, cached, cache_write, cache_write_1h, ts FROM seen"
                     f" WHERE source = ? AND key IN ({','.join('?' * len(part))})",
-                    (source, *part),
+                    (number, *part),
                 )
                 for key, *counts in rows:
                     out[_unsigned(key)] = (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
@@ -511,18 +446,41 @@ class ImportIndex:
     def _may_hold(self, source: str) -> bool:
         stored = self._stored.get(source)
         if stored is None:
-            row = self.db.execute("SELECT 1 FROM seen WHERE source = ? LIMIT 1", (source,)).fetchone()
-            stored = self._stored[source] = row is not None
+            number = self._source_id(source)
+            query = "SELECT 1 FROM seen WHERE source = ? LIMIT 1"
+            stored = number is not None and self.db.execute(query, (number,)).fetchone() is not None
+            self._stored[source] = stored
         return stored
+
+    def _source_id(self, source: str, *, create: bool = False) -> int | None:
+        """The number that stands for ``source`` in the tables (a number compares faster than
+        a name, which counts in a first import); ``None`` when it has none yet."""
+        number = self._sources.get(source)
+        if number is None:
+            row = self.db.execute("SELECT id FROM sources WHERE name = ?", (source,)).fetchone()
+            if row is not None:
+                number = row[0]
+            elif create:
+                number = self.db.execute("INSERT INTO sources (name) VALUES (?)", (source,)).lastrowid
+            if number is None:
+                return None
+            self._sources[source] = number
+        return number
 
     def put(self, source: str, key: int, counts: Counts) -> None:
         """Remember that the ledger now holds ``counts`` for ``key`` (written on commit)."""
-        self._pending.setdefault(source, _Pending()).put(key, counts)
+        self._pending_of(source).put(key, counts)
 
     def put_packed(self, source: str, keys: list[int], packed_counts: bytes) -> None:
         """:meth:`put` for many keys at once, their counts given as the bytes of an
         ``array("q")`` holding six values per key (so that no tuple is made per key)."""
-        self._pending.setdefault(source, _Pending()).put_packed(keys, packed_counts)
+        self._pending_of(source).put_packed(keys, packed_counts)
+
+    def _pending_of(self, source: str) -> _Pending:
+        pending = self._pending.get(source)
+        if pending is None:
+            pending = self._pending[source] = _Pending()
+        return pending
 
     # -- file marks --------------------------------------------------------------------------
 
@@ -533,16 +491,19 @@ class ImportIndex:
     def marks(self, source: str, paths: Iterable[str] | None = None) -> dict[str, FileMark]:
         """The marks of ``source``, by path: all of them, or those of ``paths`` it has."""
         select = f"SELECT path, {_MARK_COLUMNS} FROM files WHERE source = ?"
+        number = self._source_id(source)
+        rows: list[Any] = []
         if paths is None:
-            rows = self.db.execute(select, (source,)).fetchall()
+            if number is not None:
+                rows = self.db.execute(select, (number,)).fetchall()
             mine = {path: mark for (src, path), mark in self._marks.items() if src == source}
         else:
-            wanted = [os.fsencode(path) for path in paths]
-            rows = []
+            paths = list(paths)
+            wanted = [os.fsencode(path) for path in paths] if number is not None else []
             for i in range(0, len(wanted), _LOOKUP):
                 part = wanted[i : i + _LOOKUP]
                 query = f"{select} AND path IN ({','.join('?' * len(part))})"
-                rows += self.db.execute(query, (source, *part)).fetchall()
+                rows += self.db.execute(query, (number, *part)).fetchall()
             mine = {path: self._marks[source, path] for path in paths if (source, path) in self._marks}
         out = {os.fsdecode(row[0]): _mark_of(row[1:]) for row in rows}
         out.update(mine)
@@ -556,17 +517,29 @@ class ImportIndex:
         """
         out: dict[str, Stamp] = {}
         db = self.db
-        for folder in folders:
+        fsdecode = os.fsdecode
+        number = self._source_id(source)
+        for folder in folders if number is not None else ():
             sep = os.fsencode(os.sep)
             low = os.fsencode(folder).rstrip(sep) + sep
             high = low[:-1] + bytes([low[-1] + 1])  # every path below ``low`` sorts before it
             rows = db.execute(
                 "SELECT path, dev, ino, size, mtime_ns FROM files"
                 " WHERE source = ? AND path >= ? AND path < ?",
-                (source, low, high),
+                (number, low, high),
             )
-            for path, dev, ino, size, mtime_ns in rows:
-                out[os.fsdecode(path)] = (_unsigned(dev), _unsigned(ino), size, mtime_ns)
+            # _unsigned, inlined: a re-import of a big tree meets every row here.
+            out.update(
+                {
+                    fsdecode(path): (
+                        dev if dev >= 0 else dev + _2_64,
+                        ino if ino >= 0 else ino + _2_64,
+                        size,
+                        mtime,
+                    )
+                    for path, dev, ino, size, mtime in rows
+                }
+            )
         for (src, path), mark in self._marks.items():
             if src == source:
                 out[path] = mark.stamp()
@@ -587,15 +560,18 @@ class ImportIndex:
         """
         db = self.db
         for source, pending in self._pending.items():
+            if not pending.row:
+                continue
+            number = self._source_id(source, create=True)
             db.executemany(
-                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pending.rows(source)
+                "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pending.rows(number)
             )
-            self._stored[source] = self._stored.get(source) or bool(pending.row)
+            self._stored[source] = True
         db.executemany(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
-                    source,
+                    self._source_id(source, create=True),
                     os.fsencode(path),
                     _signed(mark.dev),
                     _signed(mark.ino),
@@ -682,7 +658,7 @@ class _Pending:
             v = counts[n * 6 : n * 6 + 6]
             self.put(key, (v[0], v[1], v[2], v[3], v[4], v[5]))
 
-    def rows(self, source: str) -> Iterator[tuple[Any, ...]]:
+    def rows(self, source: int | None) -> Iterator[tuple[Any, ...]]:
         """``(source, key as SQLite stores it, six counts)`` for every key, in row order."""
         # The same 64 bits read as signed, in C rather than one call per key.
         keys = array("q", array("Q", self.row).tobytes()).tolist()  # a dict lists keys in row order

@@ -18,16 +18,17 @@ import orjson
 
 from jusage.events import Event, EventError
 from jusage.importers.common import (
+    Found,
     ImportPathError,
     ImportSummary,
     Progress,
     Tally,
+    add_new,
     gc_paused,
-    keep_new,
     read_new_lines,
     stat_paths,
 )
-from jusage.importers.index import ID_PREFIXES, Counts, ImportIndex, fits, key_of
+from jusage.importers.index import ID_PREFIXES, ImportIndex, fits, key_of
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "default_jcode_paths", "import_jcode"]
@@ -88,18 +89,9 @@ def import_jcode(
             out: list[bytes] = []
             last = None
             for lines, mark in read_new_lines(path_str, st, marks.get(path_str), tally):
-                found: list[tuple[int, Counts, bytes, bool]] = []
+                found: list[Found] = []
                 _parse(lines, tally, found)
-                fresh = keep_new(index, SOURCE, [(key, counts) for key, counts, _, _ in found])
-                for is_new, (_, _, line, correction) in zip(fresh, found, strict=True):
-                    if not is_new:
-                        tally.duplicates += 1
-                        continue
-                    out.append(line)
-                    if correction:
-                        tally.corrections += 1
-                    else:
-                        tally.events += 1
+                add_new(index, SOURCE, found, tally, out)
                 last = mark
             if last is None:
                 continue
@@ -112,9 +104,8 @@ def import_jcode(
     return tally.summary(SOURCE)
 
 
-def _parse(lines: list[bytes], tally: Tally, found: list[tuple[int, Counts, bytes, bool]]) -> None:
-    """Read a batch of jcode lines: each event's key, counts, line in our log and whether it
-    is a correction go to ``found``."""
+def _parse(lines: list[bytes], tally: Tally, found: list[Found]) -> None:
+    """Read a batch of jcode lines; each valid event goes to ``found``."""
     for line in lines:
         if not line.strip():
             continue
