@@ -206,7 +206,7 @@ STRANGE = [
     ("payload", "type"), ("payload", "info"), ("payload", "info", "total_token_usage"),
     ("payload", "info", "last_token_usage"), ("payload", "info", "last_token_usage", "input_tokens"),
     ("payload", "info", "total_token_usage", "output_tokens"), ("payload", "forked_from_id"),
-]
+]  # fmt: skip
 
 
 @st.composite

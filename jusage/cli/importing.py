@@ -68,7 +68,6 @@ def _run(
     if as_json:
         import dataclasses
 
-
         echo_json(dataclasses.asdict(summary))
     else:
         click.echo(summary.describe())
