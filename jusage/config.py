@@ -5,6 +5,8 @@ Every key is optional::
     machine_name = "laptop"          # this machine's name in the host field (default: host name)
     logs = ["~/Sync/jusage"]         # more logs (files or folders of *.jsonl) every report reads
     sync = true                      # reports bring in new agent history first (default true)
+    timezone = "Europe/Berlin"       # the zone of budget periods (default: local)
+    start_of_week = "monday"         # the first day of a weekly budget (default monday)
 
 A file that cannot be read or has an unknown key or a wrong type is a
 :class:`ConfigError` naming the file and line.
@@ -30,6 +32,8 @@ class Config:
     machine_name: str = ""
     logs: tuple[str, ...] = ()
     sync: bool = True
+    timezone: str = ""
+    start_of_week: str = "monday"
 
 
 def config_path() -> Path:
@@ -39,7 +43,13 @@ def config_path() -> Path:
     return jusage_home() / "config.toml"
 
 
-_KEYS: dict[str, type] = {"machine_name": str, "logs": list, "sync": bool}
+_KEYS: dict[str, type] = {
+    "machine_name": str,
+    "logs": list,
+    "sync": bool,
+    "timezone": str,
+    "start_of_week": str,
+}
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -81,8 +91,22 @@ def _load(path: Path) -> Config:
         ):
             wanted = {str: "a string", list: "a list of strings", bool: "true or false"}[kind]
             raise ConfigError(f"{path}:{line_of(key)}: {key} must be {wanted}")
+    # Checked here so a bad value is an error naming its line, not a surprise later.
+    try:
+        from jusage.days import resolve_timezone
+        from jusage.periods import parse_weekday
+
+        resolve_timezone(data.get("timezone"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}:{line_of('timezone')}: timezone: {exc}") from None
+    try:
+        parse_weekday(data.get("start_of_week", "monday"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}:{line_of('start_of_week')}: start_of_week: {exc}") from None
     return Config(
         machine_name=data.get("machine_name", "").strip(),
         logs=tuple(data.get("logs", ())),
         sync=data.get("sync", True),
+        timezone=data.get("timezone", "").strip(),
+        start_of_week=data.get("start_of_week", "monday").strip(),
     )
