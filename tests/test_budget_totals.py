@@ -42,7 +42,9 @@ def used(result_or_checker: BudgetChecker, name: str, now: int) -> tuple[int, in
 # -- the reference: every period computed from all the events, the slow way -----------------------
 
 
-def reference(events: list[Event], budget: Budget, now: int, zone: str, start_of_week: int) -> tuple[int, int]:
+def reference(
+    events: list[Event], budget: Budget, now: int, zone: str, start_of_week: int
+) -> tuple[int, int]:
     test = matcher(budget.scopes)
     tz = ZoneInfo(zone)
 
@@ -76,6 +78,7 @@ BUDGETS = [
     Budget("total-q", (Scope.parse("project:/q"),), "total", usd=1e6),
 ]
 NOW = ts("2026-03-29T12:30:00+00:00")  # the day Europe's clocks go forward
+
 
 def some_events(span: int) -> st.SearchStrategy[list[Event]]:
     """Up to 60 events in the ``span`` seconds before NOW."""

@@ -142,7 +142,9 @@ budgets = st.builds(
 
 
 @given(st.lists(budgets, max_size=4, unique_by=lambda b: b.name))
-def test_the_file_reads_back_what_was_written(tmp_path_factory: pytest.TempPathFactory, found: list[Budget]) -> None:
+def test_the_file_reads_back_what_was_written(
+    tmp_path_factory: pytest.TempPathFactory, found: list[Budget]
+) -> None:
     """Any budgets (any names, values with quotes or backslashes) survive a save and a load."""
     path = tmp_path_factory.mktemp("b") / "budgets.toml"
     save_budgets(found, path)
@@ -161,7 +163,11 @@ BAD_FILES = [
     ("[budgets.a]\nscope = ['global']\nperiod = 'daily'\n", 1, "needs a limit"),
     ("[budgets.a]\nscope = ['global']\nperiod = 'daily'\nusd = 'ten'\n", 4, "usd must be a number"),
     ("[budgets.a]\nperiod = 'daily'\nusd = 1\nhard_stop = 1\n", 4, "hard_stop must be true or false"),
-    ("[budgets.a]\nscope = ['global']\nperiod = 'daily'\nusd = 1\n\n[budgets.b]\nusd = 2\n", 6, "needs a period"),
+    (
+        "[budgets.a]\nscope = ['global']\nperiod = 'daily'\nusd = 1\n\n[budgets.b]\nusd = 2\n",
+        6,
+        "needs a period",
+    ),
     ("[budgets.a\nusd = 1\n", 1, "invalid TOML"),
     ("oops = 1\n", 1, "unknown key 'oops'"),
 ]
