@@ -502,19 +502,52 @@ class BudgetChecker:
             if not totals.restore(state_path(self.log), fd, now):
                 totals.rebuild(self.log, fd, st.st_size, now, whole_lines=False)
         totals.advance(now)
-        totals.fold_tail(self.log, fd, st.st_size, whole_lines=False)
-        trackers = totals.trackers
+        if st.st_size > totals.offset:
+            totals.fold_tail(self.log, fd, st.st_size, whole_lines=False)
         if len(events) == 1:
-            event = events[0]
-            hits = [i for i, t in enumerate(trackers) if t.match is None or t.match(event)]
-        else:
-            hits = [i for i, t in enumerate(trackers) if any(t.match is None or t.match(e) for e in events)]
+            return self._one(totals, events[0], now)
+        trackers = totals.trackers
+        hits = [i for i, t in enumerate(trackers) if any(t.match is None or t.match(e) for e in events)]
         before = {i: totals.held(trackers[i], now) for i in hits}
-        totals.fold(events, [trackers[i] for i in hits] if len(events) == 1 else None)
+        totals.fold(events)
         statuses = tuple(
             self._status(totals, s, now, before[s.tracker]) for s in self._slots if s.tracker in before
         )
         return BudgetResult(worst([s.action for s in statuses]), statuses)
+
+    def _one(self, totals: Totals, event: Event, now: int) -> BudgetResult:
+        """:meth:`_under_lock`'s work for one event, the common case, kept lean: the totals
+        before the event are worked out only for a budget it takes past a threshold."""
+        trackers = totals.trackers
+        matched = [t for t in trackers if t.match is None or t.match(event)]
+        slots = [s for s in self._slots if trackers[s.tracker] in matched]
+        # A block can move with the event, so its total before is read, not worked out.
+        blocks = {
+            s.tracker: totals.held(trackers[s.tracker], now) for s in slots if s.budget.period == "block"
+        }
+        totals.last = None
+        totals.fold((event,), matched)
+        keys, tokens, pico = totals.last or ((), 0, 0)
+        statuses = []
+        for slot in slots:
+            t = trackers[slot.tracker]
+            used_tokens, used_pico, start, end = totals.span(t, now)
+            level = slot.level(used_tokens, used_pico)
+            crossed: tuple[str, ...] = ()
+            if level:
+                if slot.tracker in blocks:
+                    was = slot.level(*blocks[slot.tracker])
+                elif keys and keys[t.period] == t.floor:  # the event went into the current period
+                    was = slot.level(used_tokens - tokens, used_pico - pico)
+                else:
+                    was = level
+                crossed = ("alert", "limit")[was:level]
+            action: Action = ("stop" if slot.budget.hard_stop else "alert") if level == 2 else _ACTIONS[level]
+            statuses.append(
+                BudgetStatus(slot.budget, action, used_tokens, used_pico, start, end, now, crossed)
+            )
+        found = tuple(statuses)
+        return BudgetResult(worst([s.action for s in found]), found)
 
     def _save_now(self, totals: Totals) -> None:
         try:

@@ -162,9 +162,13 @@ class Totals:
         self.block_start = -1
         self.dirty_from: int | None = None
         self._blocks = [t for t in self.trackers if t.period == BLOCK]
+        self._weekly = any(t.period == WEEKLY for t in self.trackers)
         self._weeks: dict[str, str] = {}
         self._edges: dict[tuple[int, str], tuple[int, int]] = {}
         self._advanced = -1  # the quarter hour of the last advance
+        #: ``(period keys, tokens, pico-dollars)`` of the last event a tracker counted, or
+        #: ``None``: what the record path needs to tell the totals before that event.
+        self.last: tuple[tuple[Any, ...], int, int] | None = None
         self._calendar_cutoff = -1  # events before this moment count in no calendar tracker
         self._cutoff = -1  # ... and in no tracker at all
 
@@ -239,7 +243,7 @@ class Totals:
         days = self.calendar.days
         trackers = self.trackers if matched is None else matched
         hours = self.hours
-        weekly = any(t.period == WEEKLY for t in trackers)
+        weekly = self._weekly
         cutoff = self._cutoff
         for e in events:
             ts = e.ts
@@ -278,6 +282,7 @@ class Totals:
                     continue
                 if pico < 0:
                     pico = self._price(e, when[1])
+                    self.last = (keys, tokens, pico)
                 b = t.buckets.get(key)
                 if b is None:
                     t.buckets[key] = [tokens, pico, ts, ts]

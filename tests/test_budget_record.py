@@ -19,9 +19,9 @@ from jusage.store import Store
 
 NOW = 1_780_000_000
 G = (Scope("global"),)
-LIMIT = 10_000  # tokens of the shared budget in the many-writers test
+LIMIT = 30_000  # tokens of the shared budget in the many-writers test
 WRITERS = 6
-PER_WRITER = 300
+PER_WRITER = 1000
 
 
 def make_checker(log: Path | str, budgets: list[Budget]) -> BudgetChecker:
@@ -132,7 +132,7 @@ def _recorder(log: str, out: str, writer: int, go: Any) -> None:
     store = Store(log)
     c.check(now=NOW)  # the totals are read before the start, so the writers overlap
     rows = []
-    go.wait()
+    go.wait()  # every writer is ready: they start together
     for i in range(PER_WRITER):
         event = Event(ts=NOW + i, prompt=1 + (writer * 7 + i) % 13, id=f"w{writer}-{i}", model="m")
         r = store.record(event, budgets=c, now=NOW + PER_WRITER)
@@ -147,12 +147,11 @@ def test_many_recorders_see_the_running_sums_of_the_log_and_each_crossing_once(t
     are each reported by exactly one record, the one whose line crosses it; nothing is lost."""
     log = tmp_path / "events.jsonl"
     ctx = multiprocessing.get_context("spawn")
-    go = ctx.Event()
+    go = ctx.Barrier(WRITERS)
     outs = [tmp_path / f"out-{w}.json" for w in range(WRITERS)]
     procs = [ctx.Process(target=_recorder, args=(str(log), str(outs[w]), w, go)) for w in range(WRITERS)]
     for p in procs:
         p.start()
-    go.set()
     for p in procs:
         p.join(180)
         assert p.exitcode == 0
