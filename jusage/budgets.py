@@ -35,7 +35,6 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
@@ -253,16 +252,27 @@ class Budget:
 
     def thresholds(self) -> tuple[int | None, int | None, int | None, int | None]:
         """``(alert pico-dollars, limit pico-dollars, alert tokens, limit tokens)``: the
-        alert thresholds are ``alert_at`` times the limits, rounded up, in exact arithmetic."""
-        share = Fraction(repr(float(self.alert_at)))
+        alert thresholds are ``alert_at`` (as written, 0.8 being 8/10) times the limits,
+        rounded up, in integer arithmetic."""
+        num, den = _decimal_ratio(float(self.alert_at))
         money = self.limit_pico
-        alert_money = None if money is None else math.ceil(money * share)
-        alert_tokens = None if self.tokens is None else math.ceil(self.tokens * share)
+        alert_money = None if money is None else -(-money * num // den)
+        alert_tokens = None if self.tokens is None else -(-self.tokens * num // den)
         return alert_money, money, alert_tokens, self.tokens
 
     def describe_scope(self) -> str:
         """The scopes as one line: ``global`` or ``project:/x + model:claude-*``."""
         return " + ".join(str(s) for s in self.scopes)
+
+
+def _decimal_ratio(value: float) -> tuple[int, int]:
+    """``value`` as the fraction its shortest decimal form says (0.8 is 8/10, not the binary
+    double just above it), so thresholds are what the user wrote."""
+    text = repr(value)
+    if "e" in text or "n" in text:  # exponent form (or inf/nan): the double's own ratio
+        return value.as_integer_ratio()
+    whole, _, fraction = text.partition(".")
+    return int(whole + fraction), 10 ** len(fraction)
 
 
 # -- the file -----------------------------------------------------------------------------------

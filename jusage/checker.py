@@ -270,6 +270,9 @@ class BudgetChecker:
         self._scopes = {b.tracker: b.scopes for b in self.budgets}
         self._totals: Totals | None = None
         self._lock = threading.Lock()
+        # What the record under way hands to the store's lock, and what comes back.
+        self._job: tuple[Totals | None, Sequence[Event], int] = (None, (), 0)
+        self._answer = BudgetResult("ok")
         self._paths: set[Path] = {self.log}
 
     @classmethod
@@ -454,7 +457,7 @@ class BudgetChecker:
     # -- recording (called by Store) ------------------------------------------------------------
 
     def _owns(self, path: Path) -> bool:
-        if path in self._paths:
+        if path is self.log or path in self._paths:
             return True
         if path.resolve() == self.log.resolve():
             self._paths.add(path)
@@ -474,17 +477,10 @@ class BudgetChecker:
                     totals = self._current(when)
                 except Exception:  # the record must happen whatever the budgets' state
                     totals = None
-            answer: list[BudgetResult] = []
-
-            def locked(fd: int) -> None:
-                try:
-                    answer.append(self._under_lock(totals, fd, events, when))
-                except Exception as exc:  # never refuse to record: report, and start afresh later
-                    self._totals = None
-                    answer.append(BudgetResult("ok", (), f"{type(exc).__name__}: {exc}"))
-
+            self._job = (totals, events, when)
+            self._answer = BudgetResult("ok", (), "the budgets were not evaluated")
             try:
-                written = store._append(data, locked)
+                written = store._append(data, self._locked)
             except BaseException:
                 self._totals = None  # the events were folded in but not written
                 raise
@@ -493,7 +489,16 @@ class BudgetChecker:
                 totals.offset += written
                 if totals.offset - totals.saved_offset >= SAVE_EVERY:
                     self._save_now(totals)
-        return answer[0] if answer else BudgetResult("ok", (), "the budgets were not evaluated")
+            return self._answer
+
+    def _locked(self, fd: int) -> None:
+        """Called by the store under the writers' lock (``self._lock`` is held too)."""
+        totals, events, when = self._job
+        try:
+            self._answer = self._under_lock(totals, fd, events, when)
+        except Exception as exc:  # never refuse to record: report, and start afresh later
+            self._totals = None
+            self._answer = BudgetResult("ok", (), f"{type(exc).__name__}: {exc}")
 
     def _under_lock(self, totals: Totals | None, fd: int, events: Sequence[Event], now: int) -> BudgetResult:
         st = os.fstat(fd)
