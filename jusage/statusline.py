@@ -19,6 +19,7 @@ exist, and it never fails: on any error it prints a short fallback line.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jusage.checker import BudgetStatus, Overview
 
-__all__ = ["status_line"]
+__all__ = ["print_status_line", "status_line"]
 
 _SEP = " · "
 _YELLOW = "\x1b[33m"
@@ -154,3 +155,20 @@ def _ledger_parts(payload: Any, log: Path | None, now: int, color: bool) -> list
     if budget:
         parts.append(budget)
     return parts
+
+
+def print_status_line(log: Path | None = None, no_color: bool = False) -> None:
+    """Read Claude Code's JSON on stdin and print the status line; never raises.
+
+    Colours unless ``no_color`` or ``NO_COLOR`` is set.
+    """
+    try:
+        import os
+        import sys
+
+        color = not no_color and not os.environ.get("NO_COLOR")
+        text = status_line(sys.stdin.buffer.read(), log=log, color=color)
+    except BaseException:  # the status line must never fail
+        text = "jusage: no data"
+    with contextlib.suppress(OSError):  # nobody is reading any more
+        print(text, flush=True)

@@ -133,3 +133,23 @@ def test_the_command_survives_a_log_that_is_a_folder(tmp_path: Path) -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], (None, False)),
+        (["--no-color"], (None, True)),
+        (["--log", "/x/e.jsonl", "--no-color"], (Path("/x/e.jsonl"), True)),
+        (["--log=/x/e.jsonl"], (Path("/x/e.jsonl"), False)),
+        (["--log"], None),
+        (["--help"], None),
+        (["--json"], None),
+    ],
+)
+def test_the_fast_path_takes_only_the_options_it_knows(args: list[str], expected: Any) -> None:
+    """`jusage statusline` skips click's start-up for --log and --no-color; anything else
+    (--help, a mistake) goes to click."""
+    from jusage.console import _statusline_options
+
+    assert _statusline_options(args) == expected

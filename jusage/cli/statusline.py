@@ -31,14 +31,7 @@ def statusline(log_path: Path | None, no_color: bool) -> None:
     Example (by hand):
       echo '{"model": {"display_name": "Opus"}, "cost": {"total_cost_usd": 1.2}}' | jusage statusline
     """
-    try:
-        import os
+    from jusage.statusline import print_status_line
 
-        from jusage.statusline import status_line
-
-        color = not no_color and not os.environ.get("NO_COLOR")
-        line = status_line(sys.stdin.buffer.read(), log=log_path, color=color)
-    except BaseException:  # the status line must never fail
-        line = "jusage: no data"
-    click.echo(line)
+    print_status_line(log_path, no_color)
     sys.exit(0)
