@@ -34,9 +34,10 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Literal
+
+import msgspec
 
 __all__ = [
     "DEFAULT_ALERT_AT",
@@ -75,8 +76,7 @@ class BudgetError(ValueError):
     """A budget (or the budgets file) is malformed; the message names the file and line."""
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(msgspec.Struct, frozen=True):
     """Which events a budget counts: ``kind`` is one of :data:`SCOPE_KINDS`, ``value`` its
     argument (empty for ``global``)."""
 
@@ -101,8 +101,7 @@ class Scope:
         return self.kind if self.kind == "global" else f"{self.kind}:{self.value}"
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
+class Context(msgspec.Struct, frozen=True):
     """What an agent is doing, as far as budgets care: the event fields scopes look at.
 
     An empty field is unknown, and a budget scoped on it does not cover the context.
@@ -201,8 +200,7 @@ def _any(tests: list[Callable[[str], bool]]) -> Callable[[str], bool]:
     return lambda value: any(test(value) for test in tests)
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
+class Budget(msgspec.Struct, frozen=True):
     """A limit on the money and/or tokens of the events ``scopes`` count, per ``period``.
 
     ``usd`` (US dollars) and ``tokens`` are the limits (at least one is set); the budget

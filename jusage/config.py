@@ -62,15 +62,15 @@ def load_config(path: Path | None = None) -> Config:
 
 @functools.cache
 def _load(path: Path) -> Config:
-    import re
-    import tomllib
-
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    import re  # only with a file to parse: the status line starts without them
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
