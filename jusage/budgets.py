@@ -324,20 +324,13 @@ def _line_of(text: str, name: str | None, key: str | None) -> int:
 def load_budgets(path: Path | None = None) -> list[Budget]:
     """The budgets in ``path`` (default :func:`budgets_path`), in file order; none when the
     file does not exist. Raises :class:`BudgetError` naming the file and line."""
-    import tomllib
+    from jusage.config import read_toml
 
     where = path or budgets_path()
-    try:
-        text = where.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    found = read_toml(where, BudgetError)
+    if found is None:
         return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BudgetError(f"{where}: cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+)", str(exc))
-        raise BudgetError(f"{where}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
+    text, data = found
     for key in data:
         if key != "budgets":
             raise BudgetError(

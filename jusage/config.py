@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Config", "ConfigError", "config_path", "load_config"]
+__all__ = ["Config", "ConfigError", "config_path", "load_config", "read_toml"]
 
 
 class ConfigError(ValueError):
@@ -60,22 +61,35 @@ def load_config(path: Path | None = None) -> Config:
     return _load(path or config_path())
 
 
-@functools.cache
-def _load(path: Path) -> Config:
+def read_toml(path: Path, error: type[ValueError]) -> tuple[str, dict[str, Any]] | None:
+    """The text of the TOML file at ``path`` and its table; ``None`` when it does not exist.
+
+    Raises ``error`` with a one-line message naming the file, and the line of a syntax error.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Config()
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise error(f"{path}: cannot read: {exc}") from None
     import re  # only with a file to parse: the status line starts without them
     import tomllib
 
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(f"{path}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
+        raise error(f"{path}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
+
+
+@functools.cache
+def _load(path: Path) -> Config:
+    import re
+
+    found = read_toml(path, ConfigError)
+    if found is None:
+        return Config()
+    text, data = found
 
     def line_of(key: str) -> int:
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")

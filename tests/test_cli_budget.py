@@ -32,33 +32,25 @@ def run(runner: CliRunner, *args: str) -> Any:
     return runner.invoke(main, list(args), catch_exceptions=False)
 
 
+def budget_set(runner: CliRunner, *args: str) -> Any:
+    """`jusage budget set ARGS`, which must succeed."""
+    done = run(runner, "budget", "set", *args)
+    assert done.exit_code == 0, done.output
+    return done
+
+
 def spend(log: Path, tokens: int, **fields: Any) -> None:
     Store(log).record(Event(ts=int(time.time()) - 5, prompt=tokens, **fields))
 
 
 def test_set_list_and_rm_keep_the_file(runner: CliRunner) -> None:
     """Budgets are added, replaced by name and removed; the file reads back the same."""
-    assert (
-        run(runner, "budget", "set", "cap", "--scope", "global", "--period", "daily", "--usd", "20").exit_code
-        == 0
-    )
+    assert budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--usd", "20").exit_code == 0
     done = run(
         runner, "budget", "set", "cap", "--scope", "model:gpt-*", "--period", "weekly", "--tokens", "900"
     )
     assert done.output.startswith("replaced budget 'cap'")
-    run(
-        runner,
-        "budget",
-        "set",
-        "app",
-        "--scope",
-        "project:/src/app",
-        "--period",
-        "block",
-        "--usd",
-        "5",
-        "--hard-stop",
-    )
+    budget_set(runner, "app", "--scope", "project:/src/app", "--period", "block", "--usd", "5", "--hard-stop")
     assert [(b.name, b.period) for b in load_budgets()] == [("cap", "weekly"), ("app", "block")]
     listed = run(runner, "budget", "list")
     assert "project:/src/app" in listed.output and "900 tok" in listed.output
@@ -81,7 +73,7 @@ def test_a_project_scope_of_home_or_here_is_made_absolute(
 ) -> None:
     """project:~/x and project:. name real folders, so a check from anywhere matches them."""
     monkeypatch.chdir(tmp_path)
-    run(runner, "budget", "set", "here", "--scope", "project:.", "--period", "daily", "--usd", "1")
+    budget_set(runner, "here", "--scope", "project:.", "--period", "daily", "--usd", "1")
     assert load_budgets()[0].scopes[0].value == str(tmp_path.resolve())
 
 
@@ -122,19 +114,7 @@ def test_a_broken_budgets_file_names_its_line(runner: CliRunner) -> None:
 
 def test_check_exits_0_1_or_2_for_ok_alert_and_stop(runner: CliRunner, log_path: Path) -> None:
     """Scripts and CI can gate on `budget check`: 0 ok, 1 alert, 2 stop."""
-    run(
-        runner,
-        "budget",
-        "set",
-        "cap",
-        "--scope",
-        "global",
-        "--period",
-        "daily",
-        "--tokens",
-        "100",
-        "--hard-stop",
-    )
+    budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--tokens", "100", "--hard-stop")
     assert run(runner, "budget", "check", "--log", str(log_path)).exit_code == 0
     spend(log_path, 85)
     alert = run(runner, "budget", "check", "--log", str(log_path))
@@ -145,8 +125,8 @@ def test_check_exits_0_1_or_2_for_ok_alert_and_stop(runner: CliRunner, log_path:
 
 def test_check_json_has_the_documented_fields(runner: CliRunner, log_path: Path) -> None:
     """--json: the action, the reason, and per budget the documented fields; unset limits are null."""
-    run(runner, "budget", "set", "app", "--scope", "project:/src/app", "--period", "monthly", "--usd", "10")
-    run(runner, "budget", "set", "other", "--scope", "project:/src/lib", "--period", "daily", "--usd", "10")
+    budget_set(runner, "app", "--scope", "project:/src/app", "--period", "monthly", "--usd", "10")
+    budget_set(runner, "other", "--scope", "project:/src/lib", "--period", "daily", "--usd", "10")
     spend(log_path, 10, project="/src/app", cost_usd=9.0)
     done = run(runner, "budget", "check", "--project", "/src/app", "--json", "--log", str(log_path))
     data = orjson.loads(done.output)
@@ -166,7 +146,7 @@ def test_check_json_has_the_documented_fields(runner: CliRunner, log_path: Path)
 
 def test_status_shows_a_bar_time_left_and_projection(runner: CliRunner, log_path: Path) -> None:
     """The table has every budget with a bar; --json adds the period start and projection."""
-    run(runner, "budget", "set", "cap", "--scope", "global", "--period", "daily", "--usd", "4")
+    budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--usd", "4")
     spend(log_path, 10, cost_usd=1.0)
     table = run(runner, "budget", "status", "--log", str(log_path)).output
     assert "cap" in table and "█████░░░" in table and "25%" in table
@@ -182,7 +162,7 @@ def test_the_configured_zone_decides_the_periods(runner: CliRunner, log_path: Pa
     """config.toml's timezone is the budgets' zone, and --timezone overrides it for one run."""
     (jusage_home()).mkdir(parents=True, exist_ok=True)
     (jusage_home() / "config.toml").write_text('timezone = "Asia/Tokyo"\nstart_of_week = "sunday"\n')
-    run(runner, "budget", "set", "cap", "--scope", "global", "--period", "daily", "--usd", "4")
+    budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--usd", "4")
     tokyo = orjson.loads(run(runner, "budget", "status", "--json", "--log", str(log_path)).output)
     utc = orjson.loads(
         run(runner, "budget", "status", "--json", "--timezone", "UTC", "--log", str(log_path)).output
@@ -195,7 +175,7 @@ def test_a_bad_zone_in_the_config_names_its_line(runner: CliRunner, log_path: Pa
     """config.toml with an unknown zone is one line naming the file and line."""
     jusage_home().mkdir(parents=True, exist_ok=True)
     (jusage_home() / "config.toml").write_text('sync = true\ntimezone = "Nowhere/Land"\n')
-    run(runner, "budget", "set", "cap", "--scope", "global", "--period", "daily", "--usd", "4")
+    budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--usd", "4")
     done = runner.invoke(main, ["budget", "status", "--log", str(log_path)])
     assert done.exit_code == 2
     assert "config.toml:2: timezone: unknown time zone" in done.output
@@ -203,19 +183,7 @@ def test_a_bad_zone_in_the_config_names_its_line(runner: CliRunner, log_path: Pa
 
 def test_record_names_the_budgets_it_passes_and_records_anyway(runner: CliRunner, log_path: Path) -> None:
     """`jusage record` evaluates the budgets as it writes; a used-up budget never stops it."""
-    run(
-        runner,
-        "budget",
-        "set",
-        "cap",
-        "--scope",
-        "global",
-        "--period",
-        "daily",
-        "--tokens",
-        "10",
-        "--hard-stop",
-    )
+    budget_set(runner, "cap", "--scope", "global", "--period", "daily", "--tokens", "10", "--hard-stop")
     done = runner.invoke(main, ["record", "--log", str(log_path), "--model", "m", "--prompt", "12"])
     assert done.exit_code == 0
     assert 'jusage: stop: budget "cap" (global) is used up' in done.output
