@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from jusage.budgets import Budget, Context, load_budgets, matcher
-from jusage.totals import SAVE_EVERY, Totals, Tracker, Window, state_path
+from jusage.totals import CLOCK_SLACK, SAVE_EVERY, Totals, Tracker, Window, state_path
 
 if TYPE_CHECKING:
     from jusage.costing import Coster
@@ -51,7 +51,6 @@ Action = Literal["ok", "alert", "stop"]
 
 _ACTIONS: tuple[Action, ...] = ("ok", "alert", "stop")
 _RANK = {"ok": 0, "alert": 1, "stop": 2}
-_CLOCK_SLACK = 60  # seconds a clock may seem to run back before the totals are rebuilt
 _BUILTIN = (("daily|global", "daily"), ("block|global", "block"))  # what the status line shows
 _PERIOD_WORDS = {
     "daily": "today",
@@ -274,6 +273,7 @@ class BudgetChecker:
         self._job: tuple[Totals | None, Sequence[Event], int] = (None, (), 0)
         self._answer = BudgetResult("ok")
         self._paths: set[Path] = {self.log}
+        self._store: Store | None = None
 
     @classmethod
     def load(
@@ -343,7 +343,7 @@ class BudgetChecker:
     def _current(self, now: int) -> Totals:
         """The totals brought up to the log's end (its complete lines) and to ``now``."""
         totals = self._totals
-        if totals is None or totals.folded_at > now + _CLOCK_SLACK:
+        if totals is None or totals.folded_at > now + CLOCK_SLACK:
             totals = self._totals = self._new_totals()
         try:
             fd = os.open(self.log, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -433,26 +433,26 @@ class BudgetChecker:
     def record(self, event: Event, store: Store | None = None, *, now: int | None = None) -> BudgetResult:
         """Append ``event`` to ``store`` (default: a store on :attr:`log`) and return the
         budgets that cover it, with it included (see ``Store.record``)."""
-        from jusage.store import Store
-
-        target = store if store is not None else Store(self.log)
-        result = target.record(event, budgets=self, now=now)
-        assert result is not None  # a store given budgets always answers
-        return result
+        return (store or self._own_store()).record(event, budgets=self, now=now)
 
     def record_many(
         self, events: Sequence[Event], store: Store | None = None, *, now: int | None = None
     ) -> BudgetResult:
         """Append ``events`` to ``store`` in one write (see ``Store.record_many``) and return
         the budgets that cover any of them, with all of them included."""
-        from jusage.store import Store
-
-        target = store if store is not None else Store(self.log)
         checked = [e.check() for e in events]
         if not checked:
             return BudgetResult("ok")
         data = b"\n".join(e.to_json() for e in checked) + b"\n"
-        return self._record(target, checked, data, now)
+        return self._record(store or self._own_store(), checked, data, now)
+
+    def _own_store(self) -> Store:
+        """One store on :attr:`log`, kept: each store keeps a descriptor open."""
+        if self._store is None:
+            from jusage.store import Store
+
+            self._store = Store(self.log)
+        return self._store
 
     # -- recording (called by Store) ------------------------------------------------------------
 
@@ -472,7 +472,7 @@ class BudgetChecker:
         when = int(time.time()) if now is None else now
         with self._lock:
             totals = self._totals
-            if totals is None or totals.folded_at > when + _CLOCK_SLACK:
+            if totals is None or totals.folded_at > when + CLOCK_SLACK:
                 try:  # a first read of the log happens here, without holding up other writers
                     totals = self._current(when)
                 except Exception:  # the record must happen whatever the budgets' state

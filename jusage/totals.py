@@ -48,7 +48,7 @@ from jusage.reading import ReadStats, decode_rows, last_line_end, read_rows
 if TYPE_CHECKING:
     from jusage.costing import Coster
 
-__all__ = ["SAVE_EVERY", "STATE_VERSION", "Totals", "Tracker", "Window", "state_path"]
+__all__ = ["CLOCK_SLACK", "SAVE_EVERY", "STATE_VERSION", "Totals", "Tracker", "Window", "state_path"]
 
 STATE_VERSION = 1
 """Bumped whenever the saved layout or the rules of the fold change."""
@@ -57,6 +57,10 @@ SAVE_EVERY = 256 << 10
 """Bytes of log folded in before the state file is written again: a process that loads it
 folds at most about this much of the tail, and a writer pays for a save once in this many
 bytes of records."""
+
+CLOCK_SLACK = 60
+"""Seconds a clock may seem to run back (processes reading it one after the other) before
+totals brought to a later moment are no longer used for an earlier one."""
 
 _BLOCK = 5 * 3600  # a block's length, as jusage.views.blocks.BLOCK_SECONDS (not imported: start-up)
 _HOUR = 3600
@@ -457,7 +461,7 @@ class Totals:
                 or saved.signature != self.signature
                 or (saved.dev, saved.ino) != (st.st_dev, st.st_ino)
                 or not 0 <= saved.offset <= st.st_size
-                or saved.folded_at > now
+                or saved.folded_at > now + CLOCK_SLACK
                 or saved.probe != _probe(fd, saved.offset)
                 or len(saved.buckets) != len(self.trackers)
             ):
