@@ -141,14 +141,15 @@ def budget_set(
 ) -> None:
     """Add the budget NAME, or replace it.
 
-    Scopes of different kinds must all match (project:~/app and model:claude-* counts
-    Claude in that project); scopes of one kind are alternatives. A project scope matches
-    the folder and everything below it; one without a slash matches the folder's name.
+    Scopes of different kinds must all match (project:~/app and 'model:claude-*' count
+    Claude in that project; quote a glob from the shell); scopes of one kind are
+    alternatives. A project scope matches the folder and everything below it; one without
+    a slash matches the folder's name.
 
     \b
     Examples:
       jusage budget set daily-cap --scope global --period daily --usd 20 --hard-stop
-      jusage budget set opus --scope model:claude-opus-* --period weekly --usd 100 --alert-at 0.5
+      jusage budget set opus --scope 'model:claude-opus-*' --period weekly --usd 100 --alert-at 0.5
       jusage budget set app-block --scope project:~/src/app --period block --tokens 2000000
     """
     from jusage.budgets import DEFAULT_ALERT_AT, Budget, BudgetError
