@@ -172,7 +172,7 @@ def _run(stdin_bytes: bytes, store: Store | None, agent: str, now: int | None) -
         model=model,
     )
     reply = _decide(payload, context, store, now)
-    return HookReply(reply.exit_code, reply.stdout, "\n".join(filter(None, [note, reply.stderr])))
+    return HookReply(reply.exit_code, reply.stdout, "\n".join(filter(None, [reply.stderr, note])))
 
 
 def _decide(payload: dict[str, Any], context: Context, store: Store | None, now: int | None) -> HookReply:
