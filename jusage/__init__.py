@@ -6,6 +6,12 @@ Record a turn from an agent (never raises)::
     jusage.record_event(model="claude-sonnet-4-5", prompt=12_000, cached=9_000, completion=800,
                         project="/home/me/app", session="abc")
 
+Check the budgets before a model call (``$JUSAGE_HOME/budgets.toml``)::
+
+    verdict = jusage.check_budget(project="/home/me/app", session="abc", model="claude-sonnet-4-5")
+    if verdict.action == "stop":
+        raise SystemExit(verdict.reason)
+
 Read the ledger::
 
     from datetime import date
@@ -43,16 +49,29 @@ _EXPORTS = {
     "estimate": "jusage.estimate",
     "estimate_bytes": "jusage.estimate",
     "ContextBreakdown": "jusage.estimate",
+    "Budget": "jusage.budgets",
+    "BudgetError": "jusage.budgets",
+    "Scope": "jusage.budgets",
+    "BudgetChecker": "jusage.checker",
+    "BudgetResult": "jusage.checker",
+    "BudgetStatus": "jusage.checker",
+    "check_budget": "jusage.checker",
 }
 
 __all__ = [
     "Aggregator",
+    "Budget",
+    "BudgetChecker",
+    "BudgetError",
+    "BudgetResult",
+    "BudgetStatus",
     "ContextBreakdown",
     "Coster",
     "Event",
     "EventError",
     "Partial",
     "Pricer",
+    "Scope",
     "Share",
     "Stats",
     "Store",
@@ -60,6 +79,7 @@ __all__ = [
     "Usage",
     "aggregate",
     "aggregate_file",
+    "check_budget",
     "default_log_path",
     "estimate",
     "estimate_bytes",
@@ -71,6 +91,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from jusage.aggregate import Aggregator, Partial, Table, Usage, rollup
+    from jusage.budgets import Budget, BudgetError, Scope
+    from jusage.checker import BudgetChecker, BudgetResult, BudgetStatus, check_budget
     from jusage.costing import Coster
     from jusage.estimate import ContextBreakdown, estimate, estimate_bytes
     from jusage.events import Event, EventError

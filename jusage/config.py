@@ -5,6 +5,8 @@ Every key is optional::
     machine_name = "laptop"          # this machine's name in the host field (default: host name)
     logs = ["~/Sync/jusage"]         # more logs (files or folders of *.jsonl) every report reads
     sync = true                      # reports bring in new agent history first (default true)
+    timezone = "Europe/Berlin"       # the zone of budget periods (default: local)
+    start_of_week = "monday"         # the first day of a weekly budget (default monday)
 
 A file that cannot be read or has an unknown key or a wrong type is a
 :class:`ConfigError` naming the file and line.
@@ -15,8 +17,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Config", "ConfigError", "config_path", "load_config"]
+__all__ = ["Config", "ConfigError", "config_path", "load_config", "read_toml"]
 
 
 class ConfigError(ValueError):
@@ -30,6 +33,8 @@ class Config:
     machine_name: str = ""
     logs: tuple[str, ...] = ()
     sync: bool = True
+    timezone: str = ""
+    start_of_week: str = "monday"
 
 
 def config_path() -> Path:
@@ -39,7 +44,13 @@ def config_path() -> Path:
     return jusage_home() / "config.toml"
 
 
-_KEYS: dict[str, type] = {"machine_name": str, "logs": list, "sync": bool}
+_KEYS: dict[str, type] = {
+    "machine_name": str,
+    "logs": list,
+    "sync": bool,
+    "timezone": str,
+    "start_of_week": str,
+}
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -50,22 +61,35 @@ def load_config(path: Path | None = None) -> Config:
     return _load(path or config_path())
 
 
-@functools.cache
-def _load(path: Path) -> Config:
-    import re
-    import tomllib
+def read_toml(path: Path, error: type[ValueError]) -> tuple[str, dict[str, Any]] | None:
+    """The text of the TOML file at ``path`` and its table; ``None`` when it does not exist.
 
+    Raises ``error`` with a one-line message naming the file, and the line of a syntax error.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Config()
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise error(f"{path}: cannot read: {exc}") from None
+    import re  # only with a file to parse: the status line starts without them
+    import tomllib
+
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
-        raise ConfigError(f"{path}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
+        raise error(f"{path}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
+
+
+@functools.cache
+def _load(path: Path) -> Config:
+    import re
+
+    found = read_toml(path, ConfigError)
+    if found is None:
+        return Config()
+    text, data = found
 
     def line_of(key: str) -> int:
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
@@ -81,8 +105,22 @@ def _load(path: Path) -> Config:
         ):
             wanted = {str: "a string", list: "a list of strings", bool: "true or false"}[kind]
             raise ConfigError(f"{path}:{line_of(key)}: {key} must be {wanted}")
+    # Checked here so a bad value is an error naming its line, not a surprise later.
+    try:
+        from jusage.days import resolve_timezone
+        from jusage.periods import parse_weekday
+
+        resolve_timezone(data.get("timezone"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}:{line_of('timezone')}: timezone: {exc}") from None
+    try:
+        parse_weekday(data.get("start_of_week", "monday"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}:{line_of('start_of_week')}: start_of_week: {exc}") from None
     return Config(
         machine_name=data.get("machine_name", "").strip(),
         logs=tuple(data.get("logs", ())),
         sync=data.get("sync", True),
+        timezone=data.get("timezone", "").strip(),
+        start_of_week=data.get("start_of_week", "monday").strip(),
     )

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from jusage.aggregate import Table
+    from jusage.aggregate import EventLike, Table
     from jusage.pricing import Pricer, PriceSource, Rates
 
 __all__ = [
@@ -108,6 +108,23 @@ class Coster:
             counters[CACHED],
             counters[CACHE_WRITE],
             counters[CACHE_WRITE_1H],
+        )
+
+    def event_cost(self, event: EventLike, utc_day: str) -> int | None:
+        """The cost in pico-dollars of one event on ``utc_day`` (its UTC day, ``YYYY-MM-DD``),
+        by the same rules as :meth:`group_cost`; ``None`` when it has no price."""
+        usd = event.cost_usd
+        if usd is not None and self.mode != "calculate":
+            return pico_from_usd(usd)
+        if self.mode == "display" or self.pricer is None:
+            return None
+        rates = self.rates(event.model, utc_day)
+        if rates is None:
+            return None
+        if rates.tiers:
+            rates = rates.for_prompt(event.prompt)
+        return rates.linear_cost(
+            event.prompt, event.completion, event.cached, event.cache_write, event.cache_write_1h
         )
 
     def rates(self, model: str, utc_day: str) -> Rates | None:

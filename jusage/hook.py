@@ -1,4 +1,4 @@
-"""Claude Code ``Stop`` / ``SubagentStop`` hook: import what is new in one transcript.
+"""Agents' hooks: import what is new in one session (a Claude Code transcript, a Codex rollout).
 
 Install in ``~/.claude/settings.json``::
 
@@ -7,9 +7,10 @@ Install in ``~/.claude/settings.json``::
       "SubagentStop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}]
     }}
 
-The hook must never disturb the agent: :func:`run_claude_hook` never raises, and waits
-only briefly for another import into the same ledger (what it leaves is picked up by the
-next hook or import, since reading is incremental).
+The hook must never disturb the agent: :func:`run_claude_hook` and :func:`run_codex_hook`
+never raise, and wait only briefly for another import into the same ledger (what it leaves
+is picked up by the next hook or import, since reading is incremental). The budget checks
+that these hooks also make live in :mod:`jusage.gate`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jusage.store import Store
 
-__all__ = ["HOOK_LOCK_TIMEOUT", "run_claude_hook"]
+__all__ = ["HOOK_LOCK_TIMEOUT", "run_claude_hook", "run_codex_hook"]
 
 HOOK_LOCK_TIMEOUT = 2.0
 """Seconds a hook waits for a concurrent import into the same ledger before giving up."""
@@ -62,6 +63,41 @@ def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
             store = Store.default()
         try:
             summary = import_claude_code(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
+        except ImportBusyError:
+            return "jusage hook: another import is running; this turn will be picked up later"
+        return f"jusage: {summary.events_added} events added, {summary.corrections} corrections"
+    except Exception as exc:  # the agent must never see a failure
+        return f"jusage hook: {type(exc).__name__}: {exc}"
+
+
+def run_codex_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
+    """Import what is new in the Codex session named in a Codex hook payload; return a
+    one-line message.
+
+    The payload's ``transcript_path`` (the session's rollout file) is imported when it is a
+    file, else the Codex folders (``$CODEX_HOME`` or ``~/.codex``, read incrementally).
+    Never raises: errors come back as a message starting with ``jusage hook:``.
+    """
+    try:
+        import orjson
+
+        payload = orjson.loads(stdin_bytes)
+        if not isinstance(payload, dict):
+            return "jusage hook: the hook input is not a JSON object"
+        from jusage.importers.codex import default_codex_paths, import_codex
+        from jusage.importers.index import ImportBusyError
+
+        value = payload.get("transcript_path")
+        rollout = Path(value).expanduser() if isinstance(value, str) and value else None
+        paths = [rollout] if rollout is not None and rollout.is_file() else default_codex_paths()
+        if not paths:
+            return "jusage hook: no Codex session to import"
+        if store is None:
+            from jusage.store import Store
+
+            store = Store.default()
+        try:
+            summary = import_codex(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
         except ImportBusyError:
             return "jusage hook: another import is running; this turn will be picked up later"
         return f"jusage: {summary.events_added} events added, {summary.corrections} corrections"

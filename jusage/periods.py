@@ -19,9 +19,11 @@ __all__ = [
     "month_end",
     "month_start",
     "named_period",
+    "next_period_start",
     "parse_day",
     "parse_period",
     "parse_weekday",
+    "period_start",
     "project",
     "week_start",
 ]
@@ -190,3 +192,31 @@ def project(
             window += cost
     remaining = max((end - today).days, 0)
     return spent + (window * remaining) // lookback_days
+
+
+def period_start(day: date, period: str, start_of_week: int = 0) -> date:
+    """The first day of the ``daily``, ``weekly`` or ``monthly`` period containing ``day``.
+
+    Raises ValueError for any other period.
+    """
+    if period == "daily":
+        return day
+    if period == "weekly":
+        return week_start(day, start_of_week)
+    if period == "monthly":
+        return month_start(day)
+    raise ValueError(f"{period!r} is not a calendar period")
+
+
+def next_period_start(start: date, period: str) -> date:
+    """The first day of the period after the one that starts on ``start``.
+
+    Raises ValueError for a period other than ``daily``, ``weekly`` or ``monthly``.
+    """
+    if period == "daily":
+        return start + timedelta(days=1)
+    if period == "weekly":
+        return start + timedelta(days=7)
+    if period == "monthly":
+        return month_end(start) + timedelta(days=1)
+    raise ValueError(f"{period!r} is not a calendar period")

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_LINE",
     "ReadStats",
+    "decode_rows",
     "last_line_end",
     "read_lines",
     "read_rows",
@@ -202,7 +203,6 @@ def read_rows(
     UTF-8) and lines nested deeper than :data:`MAX_DEPTH` are skipped and counted in
     ``stats.skipped``; blank lines are ignored.
     """
-    decode = decoder.decode
     for buf, n in _line_runs(path, start, end):
         if n < 0:  # a line too long to be an event
             stats.lines += 1
@@ -210,28 +210,35 @@ def read_rows(
             continue
         with memoryview(buf) as whole, whole[:n] as lines:
             data = bytes(lines)
-        # The common case, a run of good lines, is decoded in one call; anything unusual
-        # (a bad line, a blank one, CRLF) is decoded line by line, which is exact.
-        try:
-            rows = decoder.decode_lines(data)
-        except (msgspec.DecodeError, RecursionError):  # a value nested past msgspec's depth
-            rows = None
-        if rows is not None and _one_object_per_line(data, len(rows)) and _flat(data, len(rows)):
-            stats.lines += len(rows)
-            yield rows
+        yield decode_rows(data, stats, decoder)
+
+
+def decode_rows(data: bytes, stats: ReadStats, decoder: msgspec.json.Decoder[T]) -> list[T]:
+    """The typed rows of ``data``, whole lines without the last newline, as :func:`read_rows`
+    reads them: bad lines (and lines nested deeper than :data:`MAX_DEPTH`) skipped and
+    counted in ``stats``, blank lines ignored."""
+    # The common case, a run of good lines, is decoded in one call; anything unusual
+    # (a bad line, a blank one, CRLF) is decoded line by line, which is exact.
+    try:
+        rows = decoder.decode_lines(data)
+    except (msgspec.DecodeError, RecursionError):  # a value nested past msgspec's depth
+        rows = None
+    if rows is not None and _one_object_per_line(data, len(rows)) and _flat(data, len(rows)):
+        stats.lines += len(rows)
+        return rows
+    rows = []
+    decode = decoder.decode
+    for line in data.split(b"\n"):
+        if not line or line.isspace():
             continue
-        rows = []
-        for line in data.split(b"\n"):
-            if not line or line.isspace():
-                continue
-            stats.lines += 1
-            try:
-                if too_deep(line):
-                    raise msgspec.DecodeError
-                rows.append(decode(line))
-            except (msgspec.DecodeError, RecursionError):
-                stats.skipped += 1
-        yield rows
+        stats.lines += 1
+        try:
+            if too_deep(line):
+                raise msgspec.DecodeError
+            rows.append(decode(line))
+        except (msgspec.DecodeError, RecursionError):
+            stats.skipped += 1
+    return rows
 
 
 MAX_DEPTH = 64

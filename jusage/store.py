@@ -27,14 +27,17 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from jusage.events import EVENT_DECODER, Event
 from jusage.locations import default_log_path
 from jusage.reading import ReadStats, read_rows
+
+if TYPE_CHECKING:
+    from jusage.checker import BudgetChecker, BudgetResult
 
 try:
     import fcntl
@@ -104,14 +107,29 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def record(self, event: Event) -> None:
+    @overload
+    def record(self, event: Event, budgets: None = None, *, now: int | None = None) -> None: ...
+    @overload
+    def record(self, event: Event, budgets: BudgetChecker, *, now: int | None = None) -> BudgetResult: ...
+
+    def record(
+        self, event: Event, budgets: BudgetChecker | None = None, *, now: int | None = None
+    ) -> BudgetResult | None:
         """Append one event as one line.
 
         The event is checked first (see :meth:`Event.check`), and given an ``id`` (random)
         and this machine's ``host`` when it has none, so copies of the log never count it
-        twice and every report can tell the machines apart.
+        twice and every report can tell the machines apart. With ``budgets``, also evaluate
+        the budgets that cover the event, with it included, under the same lock as the
+        append, and return the result: of many agents recording at once, exactly one sees
+        each threshold crossed. The event is written whatever the
+        budgets say (``now``, default the clock, decides the current periods).
         """
-        self._append(event_line(event) + b"\n")
+        line = event_line(event) + b"\n"
+        if budgets is None:
+            self._append(line)
+            return None
+        return budgets._record(self, (event,), line, now)
 
     def record_many(self, events: Iterable[Event]) -> int:
         """Append events in one locked write, each checked and stamped as :meth:`record`
@@ -166,12 +184,17 @@ class Store:
             return False
         return (st.st_dev, st.st_ino) == self._ident
 
-    def _append(self, data: bytes) -> None:
+    def _append(self, data: bytes, locked: Callable[[int], None] | None = None) -> int:
+        """Write ``data`` at the log's end under the writers' lock; return the bytes written
+        (a newline more than ``data`` after a torn line). ``locked(fd)`` is called under the
+        lock just before the write, the descriptor open on the log the line goes to."""
         if fcntl is None:  # pragma: no cover - Windows
             with self._mutex, _locked(-1, self.path):
                 fd = self._fd if self._fd >= 0 else self._open()
+                if locked is not None:
+                    locked(fd)
                 _write_all(fd, data)
-            return
+            return len(data)
         with self._mutex:
             for _attempt in range(8):
                 # The path is looked at before the lock, so the look costs no time under it: a
@@ -192,12 +215,14 @@ class Store:
                             continue
                         data = _after_torn_tail(fd, data)
                         self._checked = True
+                    if locked is not None:
+                        locked(fd)
                     if meta is not None:
                         meta[_DIRTY] = 1
                     _write_all(fd, data)
                     if meta is not None:
                         meta[_DIRTY] = 0
-                    return
+                    return len(data)
                 finally:
                     if self._fd == fd:
                         _flock(fd, _LOCK_UN)

@@ -23,6 +23,10 @@ Sections:
   import   (only with --only import) first `jusage import claude-code` of a generated
            1,000,000-entry tree (--tree to reuse one) against `ccusage claude daily`, then
            the re-run after 1,000 appended entries plus `jusage daily --json`.
+  budgets  three budgets on a copy of the 1,000,000-event log: building their running
+           totals once, Store.record with and without them, check_budget in-process,
+           `jusage record` with and without them, `jusage budget check` and
+           `jusage statusline` (best of 7 each).
 """
 
 from __future__ import annotations
@@ -293,6 +297,124 @@ def bench_reports(log: Path, baseline: str | None, runs: int = 3) -> None:
         row(f"reports: {name}daily after 1,000 appends", f"{appended:.3f}s")
 
 
+# -- budgets -----------------------------------------------------------------------------------
+
+BUDGETS_TOML = """
+[budgets.day]
+scope = ["global"]
+period = "daily"
+usd = 100000.0
+hard_stop = true
+
+[budgets.app-block]
+scope = ["project:/home/ada/src/jusage"]
+period = "block"
+tokens = 1000000000
+
+[budgets.claude-week]
+scope = ["model:claude-*"]
+period = "weekly"
+usd = 1000000.0
+"""
+
+RECORD_CODE = """
+import sys, time
+from pathlib import Path
+import jusage
+from jusage.checker import BudgetChecker
+from jusage.events import Event
+from jusage.store import Store
+log, n, rounds = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+began = time.perf_counter()
+checker = BudgetChecker.load(log)
+checker.check()
+first = time.perf_counter() - began
+now = int(time.time())
+events = [
+    Event(ts=now, model="claude-sonnet-4-5-20250929", project="/home/ada/src/jusage", session="bench",
+          prompt=12_000 + i, cached=9_000, completion=800, calls=1, id=f"bench-{i}")
+    for i in range(n)
+]
+store = Store(log)
+for e in events[:200]:  # warm: prices looked up, totals current
+    store.record(e, budgets=checker)
+plain = budgeted = float("inf")
+for _ in range(rounds):  # interleaved, best of each: the machine's noise only adds time
+    t = time.perf_counter()
+    for e in events:
+        store.record(e)
+    plain = min(plain, time.perf_counter() - t)
+    checker.check()  # the plain lines are folded in outside the timing
+    t = time.perf_counter()
+    for e in events:
+        store.record(e, budgets=checker)
+    budgeted = min(budgeted, time.perf_counter() - t)
+context = {"project": "/home/ada/src/jusage", "model": "claude-sonnet-4-5-20250929", "log": log}
+jusage.check_budget(**context)
+calls = 2000
+t = time.perf_counter()
+for _ in range(calls):
+    jusage.check_budget(**context)
+quiet = (time.perf_counter() - t) / calls
+t = time.perf_counter()
+for e in events[:calls]:
+    store.record(e)  # another agent's turn lands between two checks
+    jusage.check_budget(**context)
+busy = (time.perf_counter() - t) / calls - plain / n
+print(first, plain / n, budgeted / n, quiet, busy)
+"""
+
+
+def bench_budgets(log: Path, records: int = 5000, runs: int = 7) -> None:
+    """Three budgets on a copy of the log: the library's and the command line's record with
+    and without them, check_budget, `budget check` and `statusline`."""
+    exe = jusage_exe()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "events.jsonl"
+        shutil.copyfile(log, copy)
+        home = Path(tmp) / "home"
+        home.mkdir()
+        (home / "budgets.toml").write_text(BUDGETS_TOML)
+        env = {**os.environ, "JUSAGE_HOME": str(home)}
+        out = subprocess.run(
+            [sys.executable, "-c", RECORD_CODE, str(copy), str(records), "5"],
+            capture_output=True, check=True, env=env,
+        ).stdout.split()  # fmt: skip
+        first, plain, budgeted, quiet, busy = map(float, out)
+        row(
+            "budgets: building the running totals (once)",
+            f"{first:.2f}s",
+            f"{copy.stat().st_size / 1e6:.0f} MB log",
+        )
+        row("budgets: Store.record, no budgets", f"{plain * 1e6:.1f} us")
+        row("budgets: Store.record, 3 budgets", f"{budgeted * 1e6:.1f} us")
+        ratio = budgeted / plain
+        row("budgets: record with 3 budgets / plain", f"{ratio:.2f}x", "<= 2x", ratio <= 2.0)
+        row("budgets: check_budget in-process", f"{quiet * 1e6:.0f} us", "<= 5 ms", quiet <= 0.005)
+        row("budgets: check_budget after another's record", f"{busy * 1e6:.0f} us", "<= 5 ms", busy <= 0.005)
+        rec = [exe, "record", "--log", str(copy), "--model", "claude-sonnet-4-5", "--prompt", "900",
+               "--project", "/home/ada/src/jusage"]  # fmt: skip
+        bare_env = {**os.environ, "JUSAGE_HOME": str(Path(tmp) / "no-budgets")}
+        cli_plain = best_of(runs, lambda: subprocess.run(rec, capture_output=True, check=True, env=bare_env))
+        cli_budgets = best_of(runs, lambda: subprocess.run(rec, capture_output=True, check=True, env=env))
+        row("budgets: jusage record, no budgets", f"{cli_plain * 1000:.0f} ms")
+        row("budgets: jusage record, 3 budgets", f"{cli_budgets * 1000:.0f} ms")
+        ratio = cli_budgets / cli_plain
+        row("budgets: jusage record 3 budgets / plain", f"{ratio:.2f}x", "<= 2x", ratio <= 2.0)
+        check = [exe, "budget", "check", "--log", str(copy), "--project", "/home/ada/src/jusage"]
+        wall = best_of(runs, lambda: subprocess.run(check, capture_output=True, env=env))
+        row("budgets: jusage budget check", f"{wall * 1000:.0f} ms")
+        payload = (
+            b'{"session_id": "s", "model": {"id": "claude-opus-4-1", "display_name": "Opus 4.1"},'
+            b' "workspace": {"current_dir": "/home/ada/src/jusage"}, "cost": {"total_cost_usd": 1.5}}'
+        )
+        line = [exe, "statusline", "--log", str(copy)]
+        wall = best_of(
+            runs, lambda: subprocess.run(line, input=payload, capture_output=True, check=True, env=env)
+        )
+        row("budgets: jusage statusline", f"{wall * 1000:.0f} ms", "<= 100 ms", wall <= 0.100)
+
+
 # -- import ------------------------------------------------------------------------------------
 
 CCUSAGE_CANDIDATES = ("/work/ccusage/node_modules/.bin/ccusage",)
@@ -393,7 +515,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the generated log")
     parser.add_argument("--log", type=Path, default=None, help="an existing log to use instead")
     parser.add_argument("--appends", type=int, default=20_000, help="records per writer in the append test")
-    parser.add_argument("--only", default="append,scan,startup,reports", help="comma-separated sections")
+    parser.add_argument(
+        "--only", default="append,scan,startup,reports,budgets", help="comma-separated sections"
+    )
     parser.add_argument("--busy-log", type=Path, default=None, help="a --agents 6 log for the busy section")
     parser.add_argument("--tree", type=Path, default=None, help="a generated Claude Code tree to import")
     parser.add_argument("--entries", type=int, default=1_000_000, help="usage entries in a generated tree")
@@ -434,6 +558,8 @@ def main() -> int:
         bench_busy(ensure_log(args.busy_log, args.events, agents=6))
     if "import" in only:
         bench_import(args.tree, args.entries)
+    if "budgets" in only:
+        bench_budgets(ensure_log(args.log, args.events))
     width = max(len(r[0]) for r in ROWS)
     fig = max(len(r[1]) for r in ROWS)
     goal = max(len(r[2]) for r in ROWS)

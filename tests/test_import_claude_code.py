@@ -591,7 +591,7 @@ STRANGE_PATHS = [
     ("message", "usage", "cache_creation_input_tokens"),
     ("message", "usage", "cache_read_input_tokens"),
     ("message", "usage", "cache_creation"),
-]
+]  # fmt: skip
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

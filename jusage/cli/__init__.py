@@ -29,7 +29,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jusage.cli.importing:import_group",
         "Import agent histories (Claude Code, Codex, Gemini CLI, ...), exactly once.",
     ),
-    "hook": ("jusage.cli.importing:hook_group", "Agent hook handlers (Claude Code Stop/SubagentStop)."),
+    "hook": (
+        "jusage.cli.importing:hook_group",
+        "Agent hooks: import each turn, stop agents at used-up budgets.",
+    ),
+    "budget": (
+        "jusage.cli.budget:budget_group",
+        "Limits on money or tokens per period, and where you stand.",
+    ),
+    "statusline": (
+        "jusage.cli.statusline:statusline",
+        "One status line for Claude Code's statusLine command.",
+    ),
     "sync": ("jusage.cli.sync:sync", "Bring in what is new from every agent on this machine."),
     "prune": ("jusage.cli.prune:prune", "Remove old events from the log (retention)."),
     "verify": ("jusage.cli.verify:verify", "Check a log line by line, and repair it safely."),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jusage.cli.options import CliError, echo_json, json_option, log_option
+from jusage.cli.options import CliError, echo_json, json_option, log_option, never_failing
 
 if TYPE_CHECKING:
     from jusage.importers import ImportSummary
@@ -275,33 +275,68 @@ def import_copilot_cli_cmd(paths: tuple[Path, ...], log_path: Path | None, as_js
 
 @click.group(name="hook")
 def hook_group() -> None:
-    """Handlers for agents' hooks, so usage flows into the ledger as you work.
+    """Agent hooks: import each turn, stop agents at used-up budgets.
+
+    Usage flows into the ledger as you work, and budgets with a hard stop keep agents from
+    starting new work once they are used up.
 
     \b
     Example (~/.claude/settings.json):
       {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}],
-                 "SubagentStop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}]}}
+                 "SubagentStop": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}],
+                 "UserPromptSubmit": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}],
+                 "PreToolUse": [{"hooks": [{"type": "command", "command": "jusage hook claude-code"}]}]}}
     """
 
 
-@hook_group.command("claude-code")
+def _reply(handler: str, log_path: Path | None) -> None:
+    """Run a handler of :mod:`jusage.gate` on stdin; print its reply and exit with its status
+    (0 on any error)."""
+    try:
+        import jusage.gate
+
+        reply = getattr(jusage.gate, handler)(sys.stdin.buffer.read(), _store(log_path))
+        out, err, code = reply.stdout, reply.stderr, reply.exit_code
+    except BaseException as exc:  # the agent must never see a failure
+        out, err, code = "", f"jusage hook: {type(exc).__name__}: {exc}", 0
+    if out:
+        print(out)
+    if err:
+        print(err.replace("\n", " ") if code != 2 else err, file=sys.stderr)
+    sys.exit(code)
+
+
+@hook_group.command("claude-code", cls=never_failing(stderr="jusage hook: "))
 @log_option
 def hook_claude(log_path: Path | None) -> None:
-    """Claude Code Stop/SubagentStop hook: import what is new in the session's transcript.
+    """Claude Code hook: import what is new in the session's transcript, then gate.
 
-    Reads the hook's JSON on stdin. Never disturbs the agent: always exits 0, and on an
-    error writes one line to stderr.
+    Reads the hook's JSON on stdin. Stop/SubagentStop only import. UserPromptSubmit and
+    PreToolUse also check the budgets covering the session, its project, agent and model:
+    a used-up hard-stop budget blocks the prompt (exit status 2, reason on stderr) or denies
+    the tool call (permissionDecision "deny" in JSON on stdout); a budget at its alert level
+    is shown once per period (systemMessage). Any internal error: exit 0, one line on stderr.
 
     \b
-    Example:
-      echo '{"transcript_path": "~/.claude/projects/p/s.jsonl"}' | jusage hook claude-code
+    Examples:
+      echo '{"hook_event_name": "Stop", "transcript_path": "/tmp/s.jsonl"}' | jusage hook claude-code
+      echo '{"hook_event_name": "UserPromptSubmit", "cwd": "/src/app"}' | jusage hook claude-code
     """
-    try:
-        from jusage.hook import run_claude_hook
+    _reply("claude_code_hook", log_path)
 
-        message = run_claude_hook(sys.stdin.buffer.read(), _store(log_path))
-    except BaseException as exc:  # the agent must never see a failure
-        message = f"jusage hook: {type(exc).__name__}: {exc}"
-    if message.startswith("jusage hook:"):
-        print(message.replace("\n", " "), file=sys.stderr)
-    sys.exit(0)
+
+@hook_group.command("codex", cls=never_failing(stderr="jusage hook: "))
+@log_option
+def hook_codex(log_path: Path | None) -> None:
+    """Codex hook: import what is new in the session's rollout, then gate.
+
+    The same events and answers as the Claude Code hook (Codex accepts exit status 2 with a
+    reason on stderr, permissionDecision "deny" and systemMessage). The session's rollout
+    file (transcript_path) is imported; without one, $CODEX_HOME or ~/.codex.
+
+    \b
+    Examples:
+      echo '{"hook_event_name": "Stop", "transcript_path": "/tmp/rollout.jsonl"}' | jusage hook codex
+      echo '{"hook_event_name": "PreToolUse", "cwd": "/src/app", "model": "gpt-5"}' | jusage hook codex
+    """
+    _reply("codex_hook", log_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from datetime import date, tzinfo
 from pathlib import Path
@@ -17,6 +18,7 @@ __all__ = [
     "CliError",
     "json_option",
     "log_option",
+    "never_failing",
     "parse_today",
     "prices_option",
     "readable_log",
@@ -29,6 +31,25 @@ class CliError(click.ClickException):
     """A mistake the user can fix: one line on stderr and exit status 2, never a traceback."""
 
     exit_code = 2
+
+
+def never_failing(*, stdout: str = "", stderr: str = "") -> type[click.Command]:
+    """A command class for what agents run (hooks, the status line): a mistake in its own
+    options prints ``stdout`` (a fallback) or one line on stderr after ``stderr``, and exits
+    0, because to an agent exit status 2 means "blocked" and any failure shows."""
+
+    class NeverFails(click.Command):
+        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+            try:
+                return super().parse_args(ctx, args)
+            except click.UsageError as exc:
+                if stdout:
+                    print(stdout)
+                else:
+                    print(stderr + exc.format_message().replace("\n", " "), file=sys.stderr)
+                ctx.exit(0)
+
+    return NeverFails
 
 
 def log_option(func: F) -> F:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jusage.cli.options import CliError, log_file, log_option
 from jusage.events import COUNT_FIELDS, TEXT_FIELDS, Event, EventError
+
+if TYPE_CHECKING:
+    from jusage.checker import BudgetChecker
 
 _HELP = {
     "prompt": "Input tokens, including cached reads and cache writes.",
@@ -67,7 +70,9 @@ def record(source_file: Any, log_path: Path | None, **fields: Any) -> None:
     event is checked first and nothing is written if one is bad. Both ways follow the same
     rules: an event needs tokens, its counts agree (cached + cache writes within prompt,
     reasoning within completion), ts is between 1970 and 9999, and a reported cost is at
-    most $1,000,000.
+    most $1,000,000. With budgets (jusage budget), the budgets that cover the events are
+    evaluated as they are written, and any at its alert level or used up is named on
+    stderr; the events are recorded whatever the budgets say.
 
     \b
     Examples:
@@ -88,11 +93,40 @@ def record(source_file: Any, log_path: Path | None, **fields: Any) -> None:
             return
     else:
         events = [_event_from_options(given)]
+    checker = _budgets(store.path)
     try:
-        written = store.record_many(events)
+        if checker is None:
+            written = store.record_many(events)
+        else:
+            result = checker.record_many(events, store)
+            written = len(events)
     except OSError as exc:
         raise CliError(f"{store.path}: cannot append: {exc.strerror or exc}") from None
     click.echo(f"recorded {written} event{'s' if written != 1 else ''} in {store.path}", err=True)
+    if checker is not None:
+        if result.error:
+            click.echo(f"jusage: budgets not checked: {result.error}", err=True)
+        for status in result.budgets:
+            if status.action != "ok":
+                click.echo(f"jusage: {status.action}: {status.reason}", err=True)
+
+
+def _budgets(log: Path) -> BudgetChecker | None:
+    """The budgets to evaluate with the record, ``None`` without any. A problem with them
+    is reported and the events are recorded all the same."""
+    from jusage.budgets import budgets_path
+
+    if not budgets_path().is_file():
+        return None
+    try:
+        from jusage.checker import BudgetChecker
+
+        checker = BudgetChecker.load(log)
+        _ = checker.coster  # a bad price file shows here, before anything is written
+    except Exception as exc:
+        click.echo(f"jusage: budgets not checked: {exc}", err=True)
+        return None
+    return checker if checker.budgets else None
 
 
 def recordable(event: Event) -> Event:
