@@ -81,9 +81,9 @@ COUNTERS: tuple[str, ...] = (
 _SUMMED = range(UNPRICED + 1)
 _PICO_PER_USD = 1e12
 
-GroupKey = tuple[Any, Any, str, str, int, bool]
-"""A group of a partial: ``(bucket, dimension values, model, UTC day, price tier, reported)``;
-the dimension values are one value for one dimension, else a tuple."""
+GroupKey = tuple[tuple[Any, str], tuple[Any, ...], int, bool]
+"""A group of a partial: ``((bucket, UTC day), (dimension values..., model), price tier,
+reported)``; the model is among the values only once (see :meth:`Aggregator.group_parts`)."""
 
 
 class EventLike(Protocol):
@@ -222,9 +222,16 @@ class Aggregator:
         self.tz = tz
         self.bucket = bucket
         self.coster = coster
-        self._values: Callable[[Any], Any] = operator.attrgetter(*dims) if dims else _no_values
-        self._tiers: tuple[int, ...] = coster.tiers if coster is not None else ()
+        # Each group's dimension values, with the model after them when it is not one of them.
+        self._model_at = dims.index("model") if "model" in dims else len(dims)
+        fields = dims if "model" in dims else (*dims, "model")
+        self._values: Callable[[Any], tuple[Any, ...]] = _getter(fields)
         self._calendar = Calendar(tz)
+        self._tiers_of: Callable[[str], tuple[int, ...]] = (
+            coster.tiers_of if coster is not None else _no_tiers
+        )
+        # values -> (the one tuple of those values every group key uses, the model's tiers)
+        self._canonical: dict[tuple[Any, ...], tuple[tuple[Any, ...], tuple[int, ...]]] = {}
 
     @property
     def signature(self) -> str:
@@ -232,15 +239,14 @@ class Aggregator:
 
         Used to key checkpoints: the dimensions, the bucket, the time zone's rules (for the
         local zone, its name and offsets, so a changed ``TZ`` is a different signature) and
-        the price tiers' thresholds.
+        what the prices depend on (their tiers split groups).
         """
-        tiers = ",".join(map(str, self._tiers))
-        return f"{','.join(self.dims)}|{self.bucket}|{self._calendar.zone_signature()}|{tiers}"
+        prices = self.coster.cache_key if self.coster is not None else "-"
+        return f"{','.join(self.dims)}|{self.bucket}|{self._calendar.zone_signature()}|{prices}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Sent to worker processes: what the fold needs, not the coster, whose prices apply
-        # after the fold (and whose caches need not travel).
-        return (_fold_only, (self.dims, self.tz, self.bucket, self._tiers))
+        # Sent to worker processes without the caches, which the workers fill for themselves.
+        return (_aggregator, (self.dims, self.tz, self.bucket, self.coster))
 
     def dim_values(self, values: Any) -> tuple[Any, ...]:
         """The dimension values of a group as a tuple (one dimension's value is bare)."""
@@ -253,25 +259,35 @@ class Aggregator:
         events must be valid (:class:`~jusage.events.Event` checks on construction).
         """
         groups = partial.groups
-        known = self._calendar.quarters
-        days = self._calendar.days
+        calendar = self._calendar
+        days = calendar.days
+        window, base, size = calendar.window, calendar.base, len(calendar.window)
         hourly = self.bucket == "hour"
         values = self._values
-        tiers = self._tiers
-        lowest = tiers[0] if tiers else 1 << 62
+        canonical = self._canonical
+        tiers_of = self._tiers_of
+        model_at = self._model_at
         for e in events:
             ts = e.ts
-            when = known.get(ts // 900)
+            # The parts of a group's key are shared objects (the pair of days of a quarter,
+            # one tuple per combination of values), so comparing keys compares identities:
+            # with groups scattered over memory, that spares reading them (docs/performance.md).
+            at = ts // 900 - base
+            when = window[at] if 0 <= at < size else None
             if when is None:
                 when = days(ts)
+                window, base, size = calendar.window, calendar.base, len(calendar.window)
+            found = values(e)
+            known = canonical.get(found)
+            if known is None:
+                known = canonical[found] = (found, tiers_of(found[model_at]))
+            named, tiers = known
             prompt = e.prompt
             usd = e.cost_usd
             key = (
-                ts - ts % 3600 if hourly else when[0],
-                values(e),
-                e.model,
-                when[1],
-                0 if prompt <= lowest else bisect_left(tiers, prompt),
+                (ts - ts % 3600, when[1]) if hourly else when,
+                named,
+                0 if not tiers or prompt <= tiers[0] else bisect_left(tiers, prompt),
                 usd is not None,
             )
             g = groups.get(key)
@@ -293,6 +309,14 @@ class Aggregator:
             elif ts > g[11]:
                 g[11] = ts
         return partial
+
+    def group_parts(self, key: GroupKey) -> tuple[Any, Any, str, str, int, bool]:
+        """``(bucket, dimension values, model, UTC day, price tier, reported)`` of a group key
+        (one dimension's value is bare, several are a tuple)."""
+        (bucket, utc_day), named, tier, reported = key
+        count = len(self.dims)
+        values = named[0] if count == 1 else named[:count]
+        return bucket, values, named[self._model_at], utc_day, tier, reported
 
     def accumulate_file(
         self, partial: Partial, path: Path, start: int = 0, end: int | None = None
@@ -317,14 +341,21 @@ class Aggregator:
         return partial
 
 
-def _fold_only(dims: tuple[str, ...], tz: tzinfo | None, bucket: str, tiers: tuple[int, ...]) -> Aggregator:
-    aggregator = Aggregator(dims, tz=tz, bucket=bucket)
-    aggregator._tiers = tiers
-    return aggregator
+def _aggregator(dims: tuple[str, ...], tz: tzinfo | None, bucket: str, coster: Coster | None) -> Aggregator:
+    return Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
 
 
-def _no_values(event: Any) -> tuple[()]:
+def _no_tiers(model: str) -> tuple[int, ...]:
     return ()
+
+
+def _getter(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function reading ``fields`` of an event into a tuple (always a tuple)."""
+    if len(fields) == 1:
+        (name,) = fields
+        return lambda event: (getattr(event, name),)
+    getter: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*fields)
+    return getter
 
 
 @dataclass(slots=True)
@@ -378,7 +409,9 @@ def rollup(partial: Partial, aggregator: Aggregator) -> Table:
     """
     coster = aggregator.coster
     rows: dict[tuple[Any, Any], list[int]] = {}
-    for (bucket, values, model, utc_day, tier, reported), counters in partial.groups.items():
+    parts = aggregator.group_parts
+    for key, counters in partial.groups.items():
+        bucket, values, model, utc_day, tier, reported = parts(key)
         row = list(counters)
         if coster is None:
             row[COST] = 0
@@ -389,10 +422,9 @@ def rollup(partial: Partial, aggregator: Aggregator) -> Table:
                 row[UNPRICED] = row[PROMPT] + row[COMPLETION]
             else:
                 row[COST] = cost
-        key = (bucket, values)
-        mine = rows.get(key)
+        mine = rows.get((bucket, values))
         if mine is None:
-            rows[key] = row
+            rows[(bucket, values)] = row
         else:
             add_counters(mine, row)
     return Table(aggregator.dims, aggregator.bucket, rows, partial.skipped)

@@ -65,20 +65,25 @@ class Coster:
     mode.
     """
 
-    __slots__ = ("_rates", "cache_key", "mode", "pricer", "tiers")
+    __slots__ = ("_rates", "cache_key", "calculates", "mode", "pricer")
 
     def __init__(self, pricer: Pricer | None, mode: CostMode = "auto") -> None:
         if mode not in COST_MODES:
             raise ValueError(f"unknown cost mode {mode!r}: expected one of {', '.join(COST_MODES)}")
         self.pricer = pricer
         self.mode = mode
-        calculates = pricer is not None and mode != "display"
-        #: The prompt sizes above which some model's price changes (its long-context tiers),
-        #: ascending: the fold keeps events of different tiers apart.
-        self.tiers: tuple[int, ...] = pricer.tier_thresholds() if calculates and pricer else ()
-        #: What this coster's answers depend on, for keys of cached aggregations.
-        self.cache_key = f"{mode}:{pricer.signature if calculates and pricer else '-'}"
+        self.calculates = pricer is not None and mode != "display"
+        #: What the prices (and the tiers the fold keeps apart) depend on, for keys of
+        #: cached aggregations; not the mode, which applies only when groups are priced.
+        self.cache_key = pricer.signature if self.calculates and pricer else "-"
         self._rates: dict[tuple[str, str], Rates | None] = {}
+
+    def tiers_of(self, model: str) -> tuple[int, ...]:
+        """The prompt sizes above which ``model``'s calculated price changes, ascending (none
+        when this coster does not calculate): the fold keeps events of different tiers apart."""
+        if not self.calculates or self.pricer is None:
+            return ()
+        return self.pricer.model_thresholds(model)
 
     def group_cost(
         self, model: str, utc_day: str, tier: int, counters: Sequence[int], reported: bool
@@ -89,7 +94,7 @@ class Coster:
         holds the costs its events reported when ``reported``. ``auto`` uses those, else
         calculates; ``calculate`` always calculates; ``display`` uses only reported costs.
         A calculated cost takes the model's rates on ``utc_day`` for prompts in price tier
-        ``tier`` (an index into :attr:`tiers`).
+        ``tier`` (how many of :meth:`tiers_of` the model's prompts are above).
         """
         from jusage.aggregate import CACHE_WRITE, CACHE_WRITE_1H, CACHED, COMPLETION, COST, PROMPT
 
@@ -101,7 +106,7 @@ class Coster:
         if rates is None:
             return None
         if tier:
-            rates = rates.for_prompt(self.tiers[tier - 1] + 1)
+            rates = rates.for_prompt(self.tiers_of(model)[tier - 1] + 1)
         return rates.linear_cost(
             counters[PROMPT],
             counters[COMPLETION],

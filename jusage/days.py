@@ -35,16 +35,25 @@ class Calendar:
     """The calendar days (``YYYY-MM-DD``) of unix seconds in one zone, and in UTC.
 
     Both are computed once per quarter hour and kept in :attr:`quarters`
-    (``ts // 900 -> (day in the zone, UTC day)``), which hot loops may read directly.
+    (``ts // 900 -> (day in the zone, UTC day)``), which hot loops may read directly; for
+    the quarters of about ten years around the first one asked for they are also in
+    :attr:`window` (index ``ts // 900 - base``; ``None`` where not yet known), which a hot
+    loop reads without hashing. Every quarter of the same two days shares one pair object.
     ``tz`` ``None`` is the local zone. A moment whose day lies past the year 9999 in the zone
     is given 9999-12-31 (the event schema keeps ``ts`` within that year in UTC).
     """
 
-    __slots__ = ("quarters", "tz")
+    __slots__ = ("_pairs", "base", "quarters", "tz", "window")
+
+    WINDOW = 96 * 366 * 10
+    """Quarter hours in :attr:`window`."""
 
     def __init__(self, tz: tzinfo | None) -> None:
         self.tz = tz
         self.quarters: dict[int, tuple[str, str]] = {}
+        self.window: list[tuple[str, str] | None] = []
+        self.base = 0
+        self._pairs: dict[tuple[str, str], tuple[str, str]] = {}
 
     def days(self, ts: int) -> tuple[str, str]:
         """``(day in the zone, UTC day)`` of ``ts``."""
@@ -52,7 +61,13 @@ class Calendar:
         found = self.quarters.get(quarter)
         if found is None:
             start = quarter * _QUARTER
-            found = self.quarters[quarter] = (self._in_zone(start), _utc_day(start))
+            pair = (self._in_zone(start), _utc_day(start))
+            found = self.quarters[quarter] = self._pairs.setdefault(pair, pair)
+            if not self.window:
+                self.base = quarter - self.WINDOW // 2
+                self.window = [None] * self.WINDOW
+            if 0 <= quarter - self.base < self.WINDOW:
+                self.window[quarter - self.base] = found
         return found
 
     def day(self, ts: int) -> str:

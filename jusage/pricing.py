@@ -508,12 +508,11 @@ _Segments = tuple[tuple[str, Rates | None], ...]
 
 
 class _Answers:
-    """The package's answers: each model's price history, and the prompt sizes where any
-    model's price changes. Kept as msgpack (a format that cannot run code when read)."""
+    """The package's answers: each model's price history. Kept as msgpack (a format that
+    cannot run code when read)."""
 
     def __init__(self) -> None:
         self.models: dict[str, _Segments] = {}
-        self.thresholds: tuple[int, ...] | None = None
         self.dirty = False
 
     @classmethod
@@ -523,9 +522,9 @@ class _Answers:
         answers = cls()
         try:
             data = _package_cache_file().read_bytes()
-            answers.models, answers.thresholds = msgspec.msgpack.decode(data, type=_ANSWERS_TYPE)
+            answers.models = msgspec.msgpack.decode(data, type=_ANSWERS_TYPE)
         except Exception:  # no cache yet, or an unreadable one: ask the package
-            answers.models, answers.thresholds = {}, None
+            answers.models = {}
         return answers
 
     def changed(self) -> None:
@@ -549,11 +548,11 @@ class _Answers:
             path = _package_cache_file()
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(msgspec.msgpack.encode((self.models, self.thresholds)))
+            tmp.write_bytes(msgspec.msgpack.encode(self.models))
             tmp.replace(path)
 
 
-_ANSWERS_TYPE = tuple[dict[str, _Segments], tuple[int, ...] | None]
+_ANSWERS_TYPE = dict[str, _Segments]
 _answers: _Answers | None = None
 
 
@@ -567,28 +566,7 @@ def _package_answers() -> _Answers:
 def _package_cache_file() -> Path:
     from jusage.locations import cache_dir
 
-    return cache_dir() / f"genai-prices-{package_version()}-v3.msgpack"
-
-
-def _package_thresholds() -> tuple[int, ...]:
-    """Every prompt size above which some model's price in genai-prices changes."""
-    answers = _package_answers()
-    if answers.thresholds is None:
-        from genai_prices import data
-        from genai_prices.types import TieredPrices
-
-        found: set[int] = set()
-        for provider in data.providers:
-            for model in provider.models:
-                prices = model.prices
-                for price in prices if isinstance(prices, list) else [prices]:
-                    model_price = getattr(price, "prices", price)
-                    for value in vars(model_price).values():
-                        if isinstance(value, TieredPrices):
-                            found.update(tier.start for tier in value.tiers)
-        answers.thresholds = tuple(sorted(found))
-        answers.changed()
-    return answers.thresholds
+    return cache_dir() / f"genai-prices-{package_version()}-v4.msgpack"
 
 
 @functools.cache
@@ -620,6 +598,10 @@ def package_version() -> str:
 # --- the pricer -----------------------------------------------------------------------------
 
 
+def _pricer(overrides: Mapping[str, Rates], overrides_path: Path | None) -> Pricer:
+    return Pricer(overrides, overrides_path=overrides_path)
+
+
 class Pricer:
     """Looks up a model's rates on a day: user overrides first, then `genai-prices`.
 
@@ -629,13 +611,24 @@ class Pricer:
     wins, ties going to the one first in the file; any override beats the package.
     """
 
-    __slots__ = ("_cache", "_exact", "_globs", "_models", "_price_cache", "overrides_path")
+    __slots__ = (
+        "_cache",
+        "_exact",
+        "_given",
+        "_globs",
+        "_models",
+        "_price_cache",
+        "_thresholds",
+        "overrides_path",
+    )
 
     def __init__(
         self, overrides: Mapping[str, Rates] | None = None, *, overrides_path: Path | None = None
     ) -> None:
         """Build a pricer from already-parsed overrides (see :func:`load_overrides`)."""
         self.overrides_path = overrides_path
+        self._given = dict(overrides or {})
+        self._thresholds: dict[str, tuple[int, ...]] = {}
         self._exact: dict[str, Rates] = {}
         globs: list[tuple[int, int, str, Rates]] = []
         for order, (pattern, rates) in enumerate((overrides or {}).items()):
@@ -674,13 +667,29 @@ class Pricer:
         text = repr((sorted(self._exact.items()), self._globs, package_version()))
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
-    def tier_thresholds(self) -> tuple[int, ...]:
-        """Every prompt size above which some model's price changes, overrides and package
-        together, ascending: events on either side of one are priced apart."""
-        found = set(_package_thresholds())
-        for rates in (*self._exact.values(), *(rates for _, rates in self._globs)):
-            found.update(rates.thresholds())
-        return tuple(sorted(found))
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to worker processes: the overrides, not the caches (which hold the package's
+        # own objects).
+        return (_pricer, (self._given, self.overrides_path))
+
+    def model_thresholds(self, model: str) -> tuple[int, ...]:
+        """The prompt sizes above which ``model``'s price changes on any day (its
+        long-context tiers over its whole price history), ascending: events on either side
+        of one are priced apart."""
+        found = self._thresholds.get(model)
+        if found is None:
+            override = self._override(model)
+            if override is not None:
+                found = override.thresholds()
+            else:
+                answers = _package_answers()
+                segments = answers.models.get(model)
+                if segments is None:
+                    segments = answers.models[model] = self._segments(model)
+                    answers.changed()
+                found = tuple(sorted({t for _, rates in segments if rates for t in rates.thresholds()}))
+            self._thresholds[model] = found
+        return found
 
     def rates(self, model: str, day: date) -> Rates | None:
         """The rates for ``model`` on ``day`` (the event's own date), or None if unknown."""

@@ -147,17 +147,17 @@ def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
 
 def encode_groups(partial: Partial) -> list[list[Any]]:
     """A partial's groups as plain lists (for msgpack): each key's parts, then its counters."""
-    return [[*key, *counters] for key, counters in partial.groups.items()]
+    return [
+        [*when, list(named), tier, reported, *counters]
+        for (when, named, tier, reported), counters in partial.groups.items()
+    ]
 
 
 def decode_groups(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -> Partial:
     """The partial :func:`encode_groups` wrote, for an aggregation like ``aggregator``'s."""
     partial = Partial(skipped=skipped)
-    bare = len(aggregator.dims) == 1
-    for row in rows:
-        bucket, values, model, utc_day, tier, reported, *counters = row
-        key = (bucket, values if bare else tuple(values), model, utc_day, tier, reported)
-        partial.groups[key] = counters
+    for bucket, utc_day, named, tier, reported, *counters in rows:
+        partial.groups[((bucket, utc_day), tuple(named), tier, reported)] = counters
     return partial
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -161,12 +160,22 @@ def cold(cmd: list[str], *, checkpoint: bool = False) -> tuple[float, int, bytes
     Checkpoints are off (a full read) unless ``checkpoint`` is true.
     """
     env = {**os.environ, "JUSAGE_NO_CACHE": "0" if checkpoint else "1"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # A fresh watcher per run: the peak RSS of finished children is a running maximum, so a
+    # process of its own is the only way to see this run's peak (its workers included).
     began = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, check=True, env=env)
+    out = subprocess.run([sys.executable, "-c", PEAK_CODE, *cmd], capture_output=True, check=True, env=env)
     wall = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) // 1024, out.stdout
+    stdout, _, peak = out.stdout.rpartition(b"\npeak-kb ")
+    return wall, int(peak) // 1024, stdout
+
+
+PEAK_CODE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stdout.buffer.write(done.stdout + b"\\npeak-kb %d" % peak)
+sys.exit(done.returncode)
+"""
 
 
 def ensure_log(path: Path | None, events: int, agents: int = 1) -> Path:

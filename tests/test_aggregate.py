@@ -235,15 +235,15 @@ def test_context_breakdown_static_total_leaves_out_messages() -> None:
 )
 def test_the_fold_equals_a_plain_reference(events: list[Event], dims: list[str], bucket: str) -> None:
     """For any dimensions and either bucket, the partial equals one built with a plain dict:
-    sums per group (model, UTC day and whether a cost was reported in the key), turns without
-    corrections, reported pico-dollars, first and last ts."""
+    sums per group (the model, UTC day and whether a cost was reported in the key), turns
+    without corrections, reported pico-dollars, first and last ts."""
     agg = Aggregator(tuple(dims), tz=UTC, bucket=bucket)
     expected: dict[object, list[int]] = {}
     for e in events:
         utc_day = datetime.fromtimestamp(e.ts, UTC).date().isoformat()
         when: object = e.ts // 3600 * 3600 if bucket == "hour" else utc_day
-        values = tuple(getattr(e, d) for d in dims)
-        key = (when, values[0] if len(dims) == 1 else values, e.model, utc_day, 0, e.cost_usd is not None)
+        values = tuple(getattr(e, d) for d in dims) + (() if "model" in dims else (e.model,))
+        key = ((when, utc_day), values, 0, e.cost_usd is not None)
         row = expected.setdefault(key, [0] * 10 + [e.ts, e.ts])
         counts = (e.prompt, e.completion, e.cached, e.cache_write, e.cache_write_1h, e.reasoning, e.calls)
         for i, n in enumerate(counts):

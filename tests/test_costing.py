@@ -315,8 +315,10 @@ def test_groups_priced_from_their_sums_equal_events_priced_one_by_one(
     assert sum(c[UNPRICED] for c in table.rows.values()) == unpriced
 
 
-def test_the_tier_thresholds_cover_the_package_and_the_overrides(mixed: Pricer) -> None:
-    """The fold keeps apart prompts on either side of any model's tier threshold."""
-    thresholds = mixed.tier_thresholds()
-    assert {100_000, 150_000, 200_000} <= set(thresholds)
-    assert list(thresholds) == sorted(set(thresholds))
+def test_each_models_tier_thresholds_come_from_its_price(mixed: Pricer) -> None:
+    """The fold keeps apart prompts on either side of the model's own tier thresholds: an
+    override's, else those of every price the package gives the model over time."""
+    assert mixed.model_thresholds("two-tiers") == (100_000, 150_000)
+    assert mixed.model_thresholds("gpt-test") == ()
+    assert 200_000 in mixed.model_thresholds("claude-sonnet-4-5-20250929")
+    assert mixed.model_thresholds("no-such-model") == ()
