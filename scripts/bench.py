@@ -14,10 +14,13 @@ pays for compiling them where PYTHONDONTWRITEBYTECODE is set.
 Sections:
   append   8 writer processes: Store.record (locked) against plain unlocked O_APPEND writes
            of the same lines; then checks no line was lost or torn.
-  scan     aggregating the log from a cold process (best and median of three, wall time;
-           peak RSS of any process), and `jusage stats --json` end to end.
+  scan     cold `jusage stats --json` (priced, no checkpoint) on the log in time order and
+           shuffled, against the yardstick (orjson.loads of every line in one process);
+           with --baseline JUSAGE another build's command beside it (before and after in
+           one run); each run's peak memory, workers included.
   startup  `jusage --help` and `jusage record ...` wall time (best of 7).
-  reports  `jusage daily --json` against `jusage stats --json`, both cold.
+  reports  `jusage daily --json` saving a checkpoint, from it, and after 1,000 appends
+           (and the baseline build's, with --baseline).
   busy     (only with --only busy) the cold aggregation of a log of six agents writing at
            once (gen_log.py --agents 6; --busy-log to reuse one).
   import   (only with --only import) first `jusage import claude-code` of a generated
@@ -27,6 +30,15 @@ Sections:
            totals once, Store.record with and without them, check_budget in-process,
            `jusage record` with and without them, `jusage budget check` and
            `jusage statusline` (best of 7 each).
+  sync     (only with --only sync) on a generated 1,000,000-entry Claude Code tree (--tree
+           to reuse one): the first sync, a sync with nothing new, `jusage daily` with
+           nothing new against `ccusage claude daily`.
+  logs     (only with --only logs) a report over ten logs of 100,000 events (generated
+           once) from the set's checkpoint, after 1,000 new events in one of them.
+  big      (only with --only big) cold `jusage stats` on a 10,000,000-event log (generated
+           once, reused) against the 1,000,000-event one, and its peak memory.
+  prune    (only with --only prune) pruning half of the log while four writers append:
+           nothing lost or doubled, and the longest any record waited.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -517,6 +530,166 @@ def bench_import(tree: Path | None, entries: int = 1_000_000) -> None:
             row("import: ccusage / (re-run + daily)", f"{ratio:.1f}x", ">= 20x", ratio >= 20)
 
 
+# -- sync (issue 12) -----------------------------------------------------------------------------
+
+
+def bench_sync(tree: Path | None, entries: int = 1_000_000) -> None:
+    """Reports with no import step on a big Claude Code tree: the first sync, a sync with
+    nothing new, and `jusage daily` (sync plus a checkpointed report) against ccusage."""
+    exe = jusage_exe()
+    tree = ensure_tree(tree, entries)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        env = {
+            **os.environ,
+            "HOME": str(home),
+            "JUSAGE_HOME": str(Path(tmp) / "jusage"),
+            "JUSAGE_NO_CACHE": "0",
+        }
+        env["CLAUDE_CONFIG_DIR"] = str(tree / "claude")
+        first, _ = timed([exe, "sync", "--json"], env)
+        row("sync: first sync of the tree", f"{first:.2f}s", "(reads it all once)")
+        again = min(timed([exe, "sync", "--json"], env)[0] for _ in range(5))
+        row("sync: a sync with nothing new (best of 5)", f"{again:.3f}s", "<= 0.5s", again <= 0.5)
+        daily = [exe, "daily", "--json", "--timezone", "UTC"]
+        timed(daily, env)  # saves the checkpoint, as any earlier report would have
+        report = min(timed(daily, env)[0] for _ in range(5))
+        row("sync: jusage daily with nothing new (best of 5)", f"{report:.3f}s", "(sync + report)")
+        ccusage = find_ccusage()
+        if ccusage is None:
+            row("sync: ccusage claude daily", "ccusage is NOT installed: no comparison", "(set $CCUSAGE)")
+            return
+        cc_env = {**os.environ, "CLAUDE_CONFIG_DIR": str(tree / "claude"), "HOME": str(home)}
+        cc_wall = min(
+            timed([ccusage, "claude", "daily", "--json", "--offline", "--timezone", "UTC"], cc_env)[0]
+            for _ in range(2)
+        )
+        row("sync: ccusage claude daily --json --offline", f"{cc_wall:.2f}s")
+        ratio = cc_wall / report
+        row("sync: ccusage / jusage daily", f"{ratio:.1f}x", ">= 20x", ratio >= 20)
+
+
+# -- many logs, a big log, pruning (issue 13) -----------------------------------------------------
+
+
+def bench_logs(logs: int = 10, events: int = 100_000) -> None:
+    """A report over ten machines' logs of 100,000 events each, from the set's checkpoint,
+    after 1,000 new events in one of them."""
+    exe = jusage_exe()
+    folder = Path(tempfile.gettempdir()) / f"jusage-bench-logs-{logs}x{events}"
+    if not folder.is_dir():
+        folder.mkdir()
+        print(f"generating {logs} logs of {events:,} events into {folder} ...", file=sys.stderr)
+        for i in range(logs):
+            gen = [sys.executable, str(HERE / "gen_log.py"), "--events", str(events), "--days", "365"]
+            subprocess.run([*gen, "--seed", str(100 + i), "-o", str(folder / f"host{i}.jsonl")], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "shared"
+        shutil.copytree(folder, copy)
+        cmd = [exe, "daily", "--json", "--log", str(copy), "--timezone", "UTC"]
+        first = cold(cmd, checkpoint=True)[0]
+        row(f"logs: daily over {logs} logs x {events:,}, saving the checkpoint", f"{first:.2f}s")
+        with (copy / "host3.jsonl").open("ab") as fh:
+            fh.writelines(
+                b'{"ts":%d,"model":"gpt-5","prompt":%d,"completion":9,"id":"new-%d"}\n'
+                % (1_795_000_000 + i, i, i)
+                for i in range(1, 1001)
+            )
+        after = cold(cmd, checkpoint=True)[0]
+        row("logs: the same after 1,000 new events in one log", f"{after:.3f}s", "<= 0.5s", after <= 0.5)
+        again = min(cold(cmd, checkpoint=True)[0] for _ in range(3))
+        row("logs: and with nothing new (best of 3)", f"{again:.3f}s")
+
+
+def bench_big(small: Path, events: int = 10_000_000) -> None:
+    """Cold `jusage stats` on a 10,000,000-event log (generated once, reused) against the
+    1,000,000-event one, and its peak memory."""
+    exe = jusage_exe()
+    big = ensure_log(None, events)
+    cmd = ["stats", "--json", "--today", "2026-11-20", "--log"]
+    small_wall = min(cold([exe, *cmd, str(small)])[0] for _ in range(2))
+    runs = [cold([exe, *cmd, str(big)]) for _ in range(2)]
+    big_wall, peak = min(r[0] for r in runs), max(r[1] for r in runs)
+    ratio = big_wall / small_wall
+    row("big: jusage stats --json, 1M events", f"{small_wall:.2f}s")
+    row(
+        f"big: jusage stats --json, {events / 1e6:.0f}M events",
+        f"{big_wall:.2f}s = {ratio:.1f}x",
+        "<= 11x",
+        ratio <= 11,
+    )
+    row(f"big: peak RSS, {events / 1e6:.0f}M events", f"{peak} MB", "<= 200 MB", peak <= 200)
+
+
+def _prune_writer(path: str, writer: int, stop: Any, waits: Any) -> None:
+    from jusage.events import Event
+    from jusage.store import Store
+
+    store = Store(path)
+    longest = 0.0
+    i = 0
+    while not stop.is_set():
+        began = time.perf_counter()
+        store.record(Event(ts=1_795_000_000 + i, model="gpt-5", prompt=10, completion=1, id=f"w{writer}-{i}"))
+        longest = max(longest, time.perf_counter() - began)
+        i += 1
+        time.sleep(0.001)
+    waits.put((writer, i, longest))
+
+
+def bench_prune(log: Path, writers: int = 4) -> None:
+    """Pruning half of a 1,000,000-event log while four writers keep appending: nothing they
+    wrote is lost or doubled; the longest any one record waited."""
+    import orjson
+
+    from jusage.retention import prune_log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "events.jsonl"
+        shutil.copyfile(log, copy)
+        ctx = multiprocessing.get_context("fork")
+        stop, waits = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_prune_writer, args=(str(copy), w, stop, waits)) for w in range(writers)]
+        for p in procs:
+            p.start()
+        time.sleep(0.5)
+        began = time.perf_counter()
+        summary = prune_log(copy, cutoff=1_763_000_000)  # about half of the generated two years
+        took = time.perf_counter() - began
+        time.sleep(0.5)
+        stop.set()
+        results = [waits.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(60)
+        written = {f"w{w}-{i}" for w, count, _ in results for i in range(count)}
+        found: dict[str, int] = {}
+        with copy.open("rb") as fh:
+            for line in fh:
+                ident = orjson.loads(line).get("id", "")
+                if ident in written:
+                    found[ident] = found.get(ident, 0) + 1
+        lost = len(written - found.keys())
+        doubled = sum(1 for n in found.values() if n > 1)
+    longest = max(r[2] for r in results)
+    row(
+        "prune: 1M-event log, half removed, 4 writers appending",
+        f"{took:.2f}s",
+        f"{summary.removed:,} removed",
+    )
+    row(
+        "prune: lines the writers wrote, lost / doubled",
+        f"{lost} / {doubled}",
+        f"of {len(written):,}",
+        lost == doubled == 0,
+    )
+    row(
+        "prune: longest a record waited (any writer)",
+        f"{longest * 1000:.0f} ms",
+        f"(lock held {summary.locked_seconds * 1000:.0f} ms)",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -567,6 +740,14 @@ def main() -> int:
         bench_busy(ensure_log(args.busy_log, args.events, agents=6))
     if "import" in only:
         bench_import(args.tree, args.entries)
+    if "sync" in only:
+        bench_sync(args.tree, args.entries)
+    if "logs" in only:
+        bench_logs()
+    if "big" in only:
+        bench_big(ensure_log(args.log, args.events))
+    if "prune" in only:
+        bench_prune(ensure_log(args.log, args.events))
     if "budgets" in only:
         bench_budgets(ensure_log(args.log, args.events))
     width = max(len(r[0]) for r in ROWS)
