@@ -26,7 +26,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
 
     from jusage.aggregate import EventLike, Table
     from jusage.pricing import Pricer, PriceSource, Rates
@@ -36,10 +36,8 @@ __all__ = [
     "CostMode",
     "Coster",
     "ModelPrice",
-    "Spend",
     "model_prices",
     "pico_from_usd",
-    "spend_view",
     "unpriced_models",
 ]
 
@@ -210,34 +208,3 @@ def model_prices(table: Table, pricer: Pricer) -> list[ModelPrice]:
         out.append(ModelPrice(model, infer_provider(model), first, last, tokens, rates, source))
     out.sort(key=lambda m: (-m.tokens, m.model))
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class Spend:
-    """Money over time, in integer micro-dollars: today, this month so far, and the month's
-    projection from the trailing 7-day daily average (see :func:`jusage.periods.project`)."""
-
-    today: int
-    this_month: int
-    projected_month: int
-
-
-def spend_view(daily_pico: Mapping[str, int], today: date, lookback_days: int = 7) -> Spend:
-    """The :class:`Spend` from each day's cost (``{"YYYY-MM-DD": pico-dollars}``) as of ``today``.
-
-    Days that are not calendar dates are ignored; days after ``today`` are ignored.
-    """
-    from jusage.periods import month_start, project
-
-    micro: dict[date, int] = {}
-    for day, pico in daily_pico.items():
-        try:
-            d = date.fromisoformat(day)
-        except ValueError:
-            continue
-        micro[d] = micro.get(d, 0) + pico
-    first = month_start(today)
-    # Round once per day, half up, so the figures add up to what the day rows show.
-    micro = {d: (pico + 500_000) // 1_000_000 for d, pico in micro.items()}
-    month = sum(v for d, v in micro.items() if first <= d <= today)
-    return Spend(micro.get(today, 0), month, project(micro, today, lookback_days))

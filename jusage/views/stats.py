@@ -26,7 +26,6 @@ __all__ = [
     "aggregate",
     "current_streak",
     "log_stats",
-    "log_stats_and_spend",
     "longest_streak",
     "spend_view",
     "stats_and_spend",
@@ -226,29 +225,10 @@ def log_stats(
     malformed lines are skipped and counted in ``skipped_lines``. ``coster`` (see
     :class:`jusage.costing.Coster`) fills the cost figures; without one they are zero.
     """
-    return log_stats_and_spend(
-        path, today=today, tz=tz, since=since, until=until, coster=coster, workers=workers
-    )[0]
-
-
-def log_stats_and_spend(
-    path: Path | Sequence[Path],
-    *,
-    today: date,
-    tz: tzinfo | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    coster: Coster | None = None,
-    workers: int = 1,
-) -> tuple[Stats, Spend]:
-    """:func:`log_stats` and the :class:`Spend` (today, this month, projection).
-
-    The spend ignores ``[since, until]``: it is always about today and today's month.
-    """
     from jusage.views.reports import read_log
 
     whole = read_log(path, STATS_DIMS, tz=tz, coster=coster, workers=workers)
-    return stats_and_spend(whole, today=today, since=since, until=until)
+    return stats_and_spend(whole, today=today, since=since, until=until)[0]
 
 
 def stats_and_spend(
