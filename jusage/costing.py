@@ -21,6 +21,7 @@ so pricing a group's sums equals the sum of its events' prices exactly.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,7 +75,7 @@ class Coster:
         #: What the prices (and the tiers the fold keeps apart) depend on, for keys of
         #: cached aggregations; not the mode, which applies only when groups are priced.
         self.cache_key = pricer.signature if self.calculates and pricer else "-"
-        self._rates: dict[tuple[str, str], Rates | None] = {}
+        self._rates: dict[str, tuple[list[str], list[Rates | None]]] = {}
 
     def tiers_of(self, model: str) -> tuple[int, ...]:
         """The prompt sizes above which ``model``'s calculated price changes, ascending (none
@@ -131,20 +132,14 @@ class Coster:
         )
 
     def rates(self, model: str, utc_day: str) -> Rates | None:
-        """The model's rates on ``utc_day`` (``YYYY-MM-DD``), remembered; ``None``: no price."""
-        key = (model, utc_day)
-        try:
-            return self._rates[key]
-        except KeyError:
-            pass
-        found = None
-        if self.pricer is not None:
-            try:
-                found = self.pricer.rates(model, date.fromisoformat(utc_day))
-            except ValueError:  # not a calendar day: no price history
-                found = None
-        self._rates[key] = found
-        return found
+        """The model's rates on ``utc_day`` (``YYYY-MM-DD``); ``None``: no price."""
+        history = self._rates.get(model)
+        if history is None:
+            segments = self.pricer.history(model) if self.pricer is not None else (("", None),)
+            history = self._rates[model] = ([start for start, _ in segments], [r for _, r in segments])
+        starts, found = history
+        # Days in ISO form sort as the dates do, so the day's price is found among the strings.
+        return found[max(bisect_right(starts, utc_day) - 1, 0)]
 
 
 def unpriced_models(rows: Iterable[tuple[str, int]]) -> dict[str, int]:

@@ -204,22 +204,28 @@ class _SetReader:
         records: list[_LogRecord] = []
         tails: list[tuple[Path, int, int, int]] = []
         count = len(self.paths)
+        changed = False
         for index, (path, st, start) in enumerate(starts):
             if st is None:
                 continue
             boundary = last_line_end(path, st.st_size)
+            record = known.get(str(path))
+            if record is not None and boundary == start:
+                records.append(record)  # nothing new in this log: its record stands
+            else:
 
-            def duplicate(digest: int, i: int = index) -> bool:
-                if seen_in(digest, range(i + 1, count)):
-                    raise _Rebuild  # a later-sorted log counted it first: the earlier copy must win
-                return seen_in(digest, range(i))
+                def duplicate(digest: int, i: int = index) -> bool:
+                    if seen_in(digest, range(i + 1, count)):
+                        raise _Rebuild  # a later-sorted log counted it first: the earlier copy wins
+                    return seen_in(digest, range(i))
 
-            self._fold(partial, path, start, boundary, duplicate, fresh[index])
-            ids = array("Q", digests[index])
-            ids.extend(fresh[index])
-            records.append(_record_ids(path, st, boundary, sorted(ids)))
+                self._fold(partial, path, start, boundary, duplicate, fresh[index])
+                ids = sorted(fresh[index]) if not digests[index] else sorted([*digests[index], *fresh[index]])
+                records.append(_record_ids(path, st, boundary, ids))
+                changed = True
             tails.append((path, index, boundary, st.st_size))
-        self._save(ckpt, partial, records)
+        if changed:
+            self._save(ckpt, partial, records)
         self._fold_tails(partial, tails, lambda h, i: seen_in(h, range(i)))
         return partial
 

@@ -678,16 +678,8 @@ class Pricer:
         of one are priced apart."""
         found = self._thresholds.get(model)
         if found is None:
-            override = self._override(model)
-            if override is not None:
-                found = override.thresholds()
-            else:
-                answers = _package_answers()
-                segments = answers.models.get(model)
-                if segments is None:
-                    segments = answers.models[model] = self._segments(model)
-                    answers.changed()
-                found = tuple(sorted({t for _, rates in segments if rates for t in rates.thresholds()}))
+            history = self.history(model)
+            found = tuple(sorted({t for _, rates in history if rates for t in rates.thresholds()}))
             self._thresholds[model] = found
         return found
 
@@ -703,6 +695,19 @@ class Pricer:
             found = self._package(model, day)
         self._cache[key] = found
         return found
+
+    def history(self, model: str) -> _Segments:
+        """``model``'s prices over time: ``(first day YYYY-MM-DD, or "" for the start of time,
+        rates or None)``, in order; an override is one price for all time."""
+        override = self._override(model)
+        if override is not None:
+            return (("", override),)
+        answers = _package_answers()
+        segments = answers.models.get(model)
+        if segments is None:
+            segments = answers.models[model] = self._segments(model)
+            answers.changed()
+        return segments
 
     def source(self, model: str, day: date) -> PriceSource:
         """Where ``model``'s price on ``day`` comes from: override, package or unknown."""
