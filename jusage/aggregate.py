@@ -371,12 +371,22 @@ class Table:
     rows: dict[tuple[Any, Any], list[int]]
     skipped: int = 0
 
-    def items(self) -> Iterable[tuple[Any, dict[str, Any], list[int]]]:
-        """``(bucket, {dimension: value}, counters)`` of every row."""
-        dims = self.dims
-        one = len(dims) == 1
-        for (bucket, values), counters in self.rows.items():
-            yield bucket, dict(zip(dims, (values,) if one else values, strict=True)), counters
+    def items(self) -> Iterable[tuple[Any, tuple[Any, ...], list[int]]]:
+        """``(bucket, dimension values, counters)`` of every row, the values always a tuple
+        in the order of :attr:`dims` (see :meth:`position`)."""
+        if len(self.dims) != 1:
+            for (bucket, values), counters in self.rows.items():
+                yield bucket, values, counters
+        else:
+            for (bucket, value), counters in self.rows.items():
+                yield bucket, (value,), counters
+
+    def position(self, dim: str) -> int:
+        """Where ``dim``'s value is in the tuples :meth:`items` gives; ValueError without it."""
+        try:
+            return self.dims.index(dim)
+        except ValueError:
+            raise ValueError(f"the table lacks the dimension {dim!r}") from None
 
 
 def keep_dims(table: Table, dims: tuple[str, ...]) -> Table:
@@ -388,8 +398,9 @@ def keep_dims(table: Table, dims: tuple[str, ...]) -> Table:
     if missing:
         raise ValueError(f"the table lacks the dimensions {missing}")
     rows: dict[tuple[Any, Any], list[int]] = {}
+    at = [table.position(d) for d in dims]
     for bucket, values, counters in table.items():
-        kept = tuple(values[d] for d in dims)
+        kept = tuple(values[i] for i in at)
         key = (bucket, kept[0] if len(dims) == 1 else kept)
         mine = rows.get(key)
         if mine is None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from jusage.aggregate import CACHE_WRITE, CACHE_WRITE_1H, CACHED, COMPLETION, COST, PROMPT
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
@@ -95,8 +97,6 @@ class Coster:
         A calculated cost takes the model's rates on ``utc_day`` for prompts in price tier
         ``tier`` (how many of :meth:`tiers_of` the model's prompts are above).
         """
-        from jusage.aggregate import CACHE_WRITE, CACHE_WRITE_1H, CACHED, COMPLETION, COST, PROMPT
-
         if reported and self.mode != "calculate":
             return counters[COST]
         if self.mode == "display" or self.pricer is None:

@@ -292,7 +292,8 @@ def blocks(**opts: Any) -> None:
         from jusage.costing import unpriced_models
         from jusage.render.reports import unpriced_warning
 
-        names = unpriced_models((values["model"], c[UNPRICED]) for _, values, c in table.items())
+        model_at = table.position("model")
+        names = unpriced_models((values[model_at], c[UNPRICED]) for _, values, c in table.items())
         click.echo(unpriced_warning(names, query.mode), err=True)
     if opts["token_limit"] is not None and limit is None:
         click.echo("note: --token-limit max: no completed block yet, so no limit", err=True)

@@ -104,10 +104,12 @@ def build_blocks(table: Table, now: int, *, project: str | None = None) -> list[
     if project is not None and "project" not in table.dims:
         raise ValueError("filtering by project needs the project dimension")
     hours: dict[int, list[tuple[str, list[int]]]] = {}
+    model_at = table.position("model") if "model" in table.dims else None
+    project_at = table.position("project") if project is not None else 0
     for hour, values, counters in table.items():
-        if project is not None and not project_matches(values["project"], project):
+        if project is not None and not project_matches(values[project_at], project):
             continue
-        hours.setdefault(hour, []).append((values.get("model", ""), counters))
+        hours.setdefault(hour, []).append((values[model_at] if model_at is not None else "", counters))
 
     blocks: list[Block] = []
     start = -1

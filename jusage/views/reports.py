@@ -159,24 +159,27 @@ def narrow(table: Table, *, project: str | None = None, sources: Collection[str]
             raise ValueError(f"filtering by {dim} needs the {dim} dimension")
     matches: dict[str, bool] = {}
     rows = {}
-    for (bucket, values), counters in table.rows.items():
-        named = dict(zip(table.dims, (values,) if len(table.dims) == 1 else values, strict=True))
-        if sources is not None and named["source"] not in sources:
+    source_at = table.position("source") if sources is not None else 0
+    project_at = table.position("project") if project is not None else 0
+    for key, counters in table.rows.items():
+        values = key[1] if len(table.dims) != 1 else (key[1],)
+        if sources is not None and values[source_at] not in sources:
             continue
         if project is not None:
-            ok = matches.get(named["project"])
+            name = values[project_at]
+            ok = matches.get(name)
             if ok is None:
-                ok = matches[named["project"]] = project_matches(named["project"], project)
+                ok = matches[name] = project_matches(name, project)
             if not ok:
                 continue
-        rows[(bucket, values)] = counters
+        rows[key] = counters
     return Table(table.dims, table.bucket, rows, table.skipped)
 
 
 def _select(
     table: Table, since: date | None, until: date | None, project: str | None
-) -> Iterator[tuple[str, dict[str, Any], list[int]]]:
-    """``(day, {dim: value}, counters)`` of the rows in ``[since, until]`` and project."""
+) -> Iterator[tuple[str, tuple[Any, ...], list[int]]]:
+    """``(day, dimension values, counters)`` of the rows in ``[since, until]`` and project."""
     if table.bucket != "day":
         raise ValueError("reports need a table with day buckets")
     lo = since.isoformat() if since else ""
@@ -249,12 +252,13 @@ def period_report(
     rows: dict[str, dict[str, _Acc]] = {}
     parts: dict[str, dict[str, _Acc]] = {}
     unpriced: list[tuple[str, int]] = []
+    model_at, part_at = table.position("model"), table.position(breakdown)
     for day, values, counters in _select(table, since, until, project):
-        model = values["model"]
+        model = values[model_at]
         key = period_key(day, period, start_of_week)
         _add(rows.setdefault(key, {}), model, counters)
         if breakdown != "model":
-            _add(parts.setdefault(key, {}), values[breakdown], counters)
+            _add(parts.setdefault(key, {}), values[part_at], counters)
         unpriced.append((model, counters[UNPRICED]))
     out: list[Row] = []
     grand = _Acc()
@@ -303,15 +307,18 @@ def session_report(
     sessions: dict[str, dict[str, _Acc]] = {}
     projects: dict[str, dict[str, int]] = {}
     unpriced: list[tuple[str, int]] = []
+    session_at, model_at, project_at = (table.position(d) for d in ("session", "model", "project"))
     for _day, values, counters in _select(table, since, until, project):
-        session, model = values["session"], values["model"]
+        session, model = values[session_at], values[model_at]
         per_model = sessions.setdefault(session, {})
         acc = per_model.get(model)
         if acc is None:
             acc = per_model[model] = _Acc()
         acc.add(counters)
         tokens = projects.setdefault(session, {})
-        tokens[values["project"]] = tokens.get(values["project"], 0) + counters[PROMPT] + counters[COMPLETION]
+        tokens[values[project_at]] = (
+            tokens.get(values[project_at], 0) + counters[PROMPT] + counters[COMPLETION]
+        )
         unpriced.append((model, counters[UNPRICED]))
     day = Calendar(tz).day
     out: list[Row] = []
@@ -378,25 +385,27 @@ def summary_report(
     providers: dict[str, str] = {}
     groups: dict[tuple[str, ...], _Acc] = {}
     unpriced: list[tuple[str, int]] = []
+    model_at = table.position("model")
+    at = {dim: table.position(dim) for dim in by if dim not in _TIME_DIMS}
     for day, values, counters in _select(table, since, until, project):
         label: list[str] = []
         for dim in by:
             if dim in _TIME_DIMS:
                 label.append(period_key(day, dim, start_of_week))
-            elif dim == "provider" and not values["provider"]:
-                model = values["model"]
+            elif dim == "provider" and not values[at[dim]]:
+                model = values[model_at]
                 found = providers.get(model)
                 if found is None:
                     found = providers[model] = infer_provider(model)
                 label.append(found)
             else:
-                label.append(values[dim])
+                label.append(values[at[dim]])
         key = tuple(label)
         acc = groups.get(key)
         if acc is None:
             acc = groups[key] = _Acc()
         acc.add(counters)
-        unpriced.append((values["model"], counters[UNPRICED]))
+        unpriced.append((values[model_at], counters[UNPRICED]))
     grand = _Acc()
     out: list[Row] = []
     for key, acc in groups.items():
