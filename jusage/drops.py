@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 ID_PREFIX = "dr-"
-"""The id prefix of events that came through a drop folder: ``dr-<16 hex digits>``."""
+"""The id prefix of events that came through a drop folder: ``dr-<16 hex digits>`` (the
+``ingest`` source's in :data:`jusage.importers.index.ID_PREFIXES`)."""
 
 SOURCE = "ingest"
 """The ``source`` of a dropped event that does not name its own."""

@@ -24,9 +24,11 @@ A pass (1) takes over the files claimed by ingesters that died (their lock can b
 (2) claims the files modified at least ``min_age`` seconds ago (a younger one may still be
 written), (3) reads each claimed file: one whose JSON is not complete yet goes back to
 ``DIR`` (and to ``rejected/`` once it has not changed for ``abandon_after`` seconds), a bad
-one to ``rejected/``; (4) under the ledger's ingest lock appends the events whose ids the
-ledger does not hold yet and ``fsync``s the ledger; (5) only then removes the files (or
-moves them to ``done/``).
+one to ``rejected/``; (4) holding the ledger's import index (:mod:`jusage.importers.index`,
+the one the importers hold), appends the events whose ids the ledger does not hold yet,
+``fsync``s the ledger and then commits the index; (5) only then removes the files (or moves
+them to ``done/``). When an import holds the index for more than ``lock_timeout`` seconds,
+(4) and (5) wait: the files go back to ``DIR`` for a later pass, and the summary says so.
 
 Why each event lands exactly once, whatever is killed when:
 
@@ -34,11 +36,14 @@ Why each event lands exactly once, whatever is killed when:
   ``rejected/``) and moves by rename, so two ingesters never hold the same file, and a
   file left in a dead ingester's folder is taken over by the next pass of any other.
 * An event's id is derived from the file's content (:mod:`jusage.drops`), and the ledger's
-  own ids decide what is appended: under the ingest lock an ingester reads the ledger's new
-  lines and skips every event whose id is there (:mod:`jusage.ingest_ids`). So a file
-  handled twice (killed after the append and before the removal, or a copy) adds nothing
-  the second time; a killed append leaves at most a torn line, which no reader counts and
-  whose event is appended again.
+  own ids decide what is appended: one run at a time holds the import index, which on entry
+  takes in the ``dr-`` ids of the ledger's new lines (all of them, when it does not match
+  the ledger), and the ingester skips every event whose id is there. So a file handled
+  twice (killed after the append and before the removal, or a copy) adds nothing the second
+  time, whether the index was committed or not; a killed append leaves at most a torn line,
+  which no reader counts and whose event is appended again.
+* The index is taken before the writers' lock, as imports take it, so an ingester, an
+  import and a writer never wait on each other in a circle.
 * Nothing is removed before the ledger is ``fsync``-ed, so no event is lost with its file.
 """
 
@@ -56,12 +61,13 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from typing import TYPE_CHECKING
 
-from jusage.drops import MAX_FILE_BYTES, DropIncomplete, DropRejected, parse_drop
+from jusage.drops import MAX_FILE_BYTES, SOURCE, DropIncomplete, DropRejected, parse_drop
 from jusage.events import Event
 
 if TYPE_CHECKING:
     import threading
 
+    from jusage.importers.index import Counts
     from jusage.store import Store
 
 try:
@@ -71,6 +77,7 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = [
     "ABANDON_AFTER",
+    "LOCK_TIMEOUT",
     "MIN_AGE",
     "SUFFIXES",
     "SWEEP_EVERY",
@@ -90,6 +97,10 @@ MIN_AGE = 1.0
 ABANDON_AFTER = 600.0
 """Seconds a file whose JSON is not complete may stay unchanged before it is rejected (its
 writer is taken to have died)."""
+
+LOCK_TIMEOUT = 10.0
+"""Seconds a pass waits for the ledger's import index while an import holds it, before it
+leaves its files for a later pass."""
 
 SWEEP_EVERY = 30.0
 """Seconds between passes that :func:`watch_folder` makes without being notified: they take
@@ -113,9 +124,11 @@ class IngestSummary:
 
     ``ingested`` files had at least one event appended; ``duplicates`` had all their events
     in the ledger already (copies, or a pass killed before it removed them); ``pending``
-    files were left for a later pass (too new, or JSON not complete yet); ``recovered``
-    files were taken over from ingesters that died (and are counted again by what became of
-    them). ``events_known`` counts events skipped because the ledger held their ids.
+    files were left for a later pass (too new, JSON not complete yet, or ``busy``);
+    ``busy`` of them were ready but an import held the ledger's index for longer than the
+    ingester waits; ``recovered`` files were taken over from ingesters that died (and are
+    counted again by what became of them). ``events_known`` counts events skipped because
+    the ledger held their ids.
     """
 
     ingested: int = 0
@@ -125,11 +138,13 @@ class IngestSummary:
     recovered: int = 0
     events_added: int = 0
     events_known: int = 0
+    busy: int = 0
 
     def __add__(self, later: IngestSummary) -> IngestSummary:
-        """The sum of two passes; ``pending`` is the later pass's (the same files wait on)."""
+        """The sum of two passes; ``pending`` and ``busy`` are the later pass's (the same
+        files wait on)."""
         sums = {f.name: getattr(self, f.name) + getattr(later, f.name) for f in fields(self)}
-        sums["pending"] = later.pending
+        sums["pending"], sums["busy"] = later.pending, later.busy
         return IngestSummary(**sums)
 
     @property
@@ -144,6 +159,8 @@ class IngestSummary:
             f"{self.duplicates} already in the ledger, {self.rejected} rejected, "
             f"{self.pending} left for a later pass"
         )
+        if self.busy:
+            text += f" ({self.busy} of them because an import into the log is running)"
         if self.recovered:
             text += f"; {self.recovered} taken over from a stopped ingester"
         return text
@@ -160,17 +177,21 @@ def ingest_folder(
     keep: bool = False,
     min_age: float = MIN_AGE,
     abandon_after: float = ABANDON_AFTER,
+    lock_timeout: float = LOCK_TIMEOUT,
     now: float | None = None,
 ) -> IngestSummary:
     """Append the events of the files in the drop folder to ``store``, each exactly once.
 
     One pass: see the module notes. ``keep`` moves finished files to ``folder/done/``
-    instead of removing them. ``now`` (unix seconds, default: the clock) is what file ages
-    are measured against. Raises :class:`IngestFolderError` for an unusable folder and
-    ``OSError`` when the ledger cannot be written (the claimed files then wait in
-    ``folder/.claimed/`` for the next pass).
+    instead of removing them. ``lock_timeout`` is how many seconds to wait for an import
+    holding the ledger's index (``-1``: for ever). ``now`` (unix seconds, default: the
+    clock) is what file ages are measured against. Raises :class:`IngestFolderError` for an
+    unusable folder and ``OSError`` when the ledger cannot be written (the claimed files
+    then wait in ``folder/.claimed/`` for the next pass).
     """
-    with Ingester(store, folder, keep=keep, min_age=min_age, abandon_after=abandon_after) as ingester:
+    with Ingester(
+        store, folder, keep=keep, min_age=min_age, abandon_after=abandon_after, lock_timeout=lock_timeout
+    ) as ingester:
         return ingester.run_pass(now)
 
 
@@ -181,6 +202,7 @@ def watch_folder(
     keep: bool = False,
     min_age: float = MIN_AGE,
     abandon_after: float = ABANDON_AFTER,
+    lock_timeout: float = LOCK_TIMEOUT,
     sweep_every: float = SWEEP_EVERY,
     stop: threading.Event | None = None,
     on_pass: Callable[[IngestSummary], None] | None = None,
@@ -188,8 +210,9 @@ def watch_folder(
     """Ingest the drop folder's files as they arrive, until ``stop`` is set.
 
     New files are found through the operating system's file notifications (``watchfiles``);
-    a pass also runs when a file left for later becomes due, and every ``sweep_every``
-    seconds. ``on_pass`` is called with each pass's summary; the sum of all is returned.
+    a pass also runs when a file left for later becomes due (files an import kept waiting
+    are due at once), and every ``sweep_every`` seconds. ``on_pass`` is called with each
+    pass's summary; the sum of all is returned.
     A ``KeyboardInterrupt`` while waiting ends the watch like ``stop``.
     """
     import watchfiles  # only here: its import costs the other commands' start-up
@@ -198,7 +221,9 @@ def watch_folder(
         return change != watchfiles.Change.deleted and _is_candidate(Path(path).name)
 
     total = IngestSummary()
-    with Ingester(store, folder, keep=keep, min_age=min_age, abandon_after=abandon_after) as ingester:
+    with Ingester(
+        store, folder, keep=keep, min_age=min_age, abandon_after=abandon_after, lock_timeout=lock_timeout
+    ) as ingester:
         last_pass = -float("inf")
         # The first pass runs once the watch is set up (its first tick), so no file that
         # arrives in between is missed.
@@ -247,7 +272,7 @@ class Ingester:
     Use as a context manager: entering registers the claim (``folder/.claimed/<owner>``),
     leaving withdraws it; files it still holds then wait there for any other ingester's
     next pass. :attr:`next_due` is when a file that a pass left for later can be taken
-    (unix seconds), or ``None``.
+    (unix seconds), or ``None``. ``lock_timeout``: see :func:`ingest_folder`.
     """
 
     def __init__(
@@ -258,12 +283,14 @@ class Ingester:
         keep: bool = False,
         min_age: float = MIN_AGE,
         abandon_after: float = ABANDON_AFTER,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.store = store
         self.folder = Path(folder).expanduser()
         self.keep = keep
         self.min_age = min_age
         self.abandon_after = abandon_after
+        self.lock_timeout = lock_timeout
         self.next_due: float | None = None
         self._claims = self.folder / CLAIMED
         self._owner = ""
@@ -377,7 +404,10 @@ class Ingester:
                 continue
             ready.append((path, name, events))
         if ready:
-            self._append(ready, tally)
+            # After one wait for a long import, the pass's later batches wait no more.
+            if tally.busy or not self._append(ready, tally):
+                self._put_back(ready, tally)
+                return
             for path, name, _events in ready:
                 if self.keep:
                     _move_unique(path, self.folder / DONE, name)
@@ -385,16 +415,20 @@ class Ingester:
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
 
-    def _append(self, ready: list[tuple[Path, str, list[Event]]], tally: _Tally) -> None:
-        """Append the events the ledger does not hold, durably, under the ingest lock."""
-        from jusage.ingest_ids import LedgerIds
+    def _append(self, ready: list[tuple[Path, str, list[Event]]], tally: _Tally) -> bool:
+        """Append the events the ledger does not hold, durably, holding its import index;
+        False (nothing done) when an import held the index for over :attr:`lock_timeout`."""
+        from jusage.importers.index import ImportBusyError, ImportIndex
 
         new_ledger = not self.store.path.exists()
-        with LedgerIds(self.store.path) as ids:
+        with contextlib.ExitStack() as held:  # so that only the wait for the index is caught
+            try:
+                index = held.enter_context(ImportIndex(self.store.path, timeout=self.lock_timeout))
+            except ImportBusyError:
+                return False
             keyed = [[(_key(event), event) for event in events] for _path, _name, events in ready]
-            known = ids.known({key for pairs in keyed for key, _event in pairs})
+            known = set(index.known(SOURCE, {key for pairs in keyed for key, _event in pairs}))
             lines: list[bytes] = []
-            fresh: list[int] = []
             for pairs in keyed:
                 added = 0
                 for key, event in pairs:
@@ -403,7 +437,7 @@ class Ingester:
                         continue
                     known.add(key)  # a copy later in this batch is a duplicate too
                     lines.append(event.to_json())
-                    fresh.append(key)
+                    index.put(SOURCE, key, _counts(event))  # written only by the commit below
                     added += 1
                 tally.events_added += added
                 if added:
@@ -413,7 +447,17 @@ class Ingester:
             if lines:
                 self.store.append_lines(lines)
                 _fsync(self.store.path, with_folder=new_ledger)
-                ids.add(fresh)
+                # Only now: an index ahead of the ledger would take a lost event for ingested.
+                index.commit()
+        return True
+
+    def _put_back(self, ready: list[tuple[Path, str, list[Event]]], tally: _Tally) -> None:
+        """Return files to the folder for a later pass, due at once: an import held the index."""
+        for path, name, _events in ready:
+            _move_unique(path, self.folder, name)
+        tally.busy += len(ready)
+        tally.pending += len(ready)
+        self._due(time.time())
 
     def _reject(self, path: Path, name: str, reason: str) -> None:
         target = _move_unique(path, self.folder / REJECTED, name)
@@ -531,7 +575,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.ingested = self.duplicates = self.rejected = self.pending = self.recovered = 0
-        self.events_added = self.events_known = 0
+        self.events_added = self.events_known = self.busy = 0
 
     def summary(self) -> IngestSummary:
         return IngestSummary(**{f.name: getattr(self, f.name) for f in fields(IngestSummary)})
@@ -545,6 +589,11 @@ def _claim_order(name: str) -> tuple[int, str]:
 def _key(event: Event) -> int:
     """The 64-bit key in a dropped event's id (``dr-<16 hex digits>``)."""
     return int(event.id[3:], 16)
+
+
+def _counts(event: Event) -> Counts:
+    """What the import index keeps of a dropped event: what it reads back from its line."""
+    return (event.prompt, event.completion, event.cached, event.cache_write, event.cache_write_1h, event.ts)
 
 
 @contextlib.contextmanager

@@ -120,6 +120,18 @@ def test_a_second_ledger_in_the_same_folder_gets_everything(log: Path, everythin
     assert index_path(other) != index_path(log) and index_path(other).exists()
 
 
+def test_every_name_of_a_ledger_shares_one_index(log: Path) -> None:
+    """A ledger reached through a symbolic link has the index (and the lock) of its real path,
+    so runs naming it differently still take turns."""
+    log.parent.mkdir(parents=True)
+    log.touch()
+    link = log.parent.parent / "link.jsonl"
+    link.symlink_to(log)
+    assert index_path(link) == index_path(log)
+    with ImportIndex(log), pytest.raises(ImportBusyError):
+        ImportIndex(link, timeout=0).__enter__()
+
+
 def test_an_unreadable_index_is_rebuilt_from_the_ledger(log: Path, everything: set[str]) -> None:
     """The index is a cache: garbage in its place is replaced, and nothing counts twice."""
     import_all(log)

@@ -3,11 +3,14 @@ or are set aside; claims of dead ingesters are taken over; the ledger decides wh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,10 +24,11 @@ from strategies import HOOK_EVENT as HOOK
 from strategies import JSON_ANY
 
 from jusage.cli import main
-from jusage.drops import parse_drop
+from jusage.drops import ID_PREFIX, SOURCE, parse_drop
 from jusage.hosts import host_name
-from jusage.ingest import Ingester, IngestFolderError, ingest_folder
-from jusage.ingest_ids import cache_path
+from jusage.importers.index import ID_PREFIXES, ImportIndex, index_path
+from jusage.importers.lock import ExclusiveLock
+from jusage.ingest import Ingester, IngestFolderError, IngestSummary, ingest_folder
 from jusage.store import Store
 
 LATER = time.time() + 3600  # "now" for a pass that finds every file old enough
@@ -223,18 +227,107 @@ def test_files_claimed_by_a_live_ingester_are_left_to_it(drop: Path, store: Stor
     assert (summary.recovered, summary.ingested, len(ledger(store))) == (1, 1, 1)
 
 
-def test_the_ledger_decides_when_the_cache_is_lost_or_damaged(drop: Path, store: Store) -> None:
-    """The id cache is rebuilt from the ledger: a copy after it was removed, or garbled, adds
-    nothing."""
+def test_the_ledger_decides_when_the_import_index_is_lost_or_damaged(drop: Path, store: Store) -> None:
+    """The import index is rebuilt from the ledger, dropped events included: a copy after it
+    was removed, or garbled, adds nothing."""
     put(drop, "a.json", HOOK)
     ingest_folder(store, drop, now=LATER)
-    cache_path(store.path).unlink()
+    index_path(store.path).unlink()
     put(drop, "b.json", HOOK)
     assert ingest_folder(store, drop, now=LATER).duplicates == 1
-    cache_path(store.path).write_bytes(b"not a database" * 100)
+    assert index_path(store.path).exists()
+    index_path(store.path).write_bytes(b"not a database" * 100)
     put(drop, "c.json", HOOK)
     assert ingest_folder(store, drop, now=LATER).duplicates == 1
     assert len(ledger(store)) == 1
+
+
+def test_dropped_ids_are_registered_with_the_import_index() -> None:
+    """The index's catch-up and rebuild read dr- ids as the ingest source's."""
+    assert ID_PREFIXES[SOURCE] == ID_PREFIX
+
+
+def test_an_index_from_before_dropped_ids_were_registered_is_rebuilt(drop: Path, store: Store) -> None:
+    """An index of version 1 covers the ledger's dr- lines without holding their ids: it is
+    rebuilt from the ledger, so a copy of an old file adds nothing."""
+    put(drop, "a.json", HOOK)
+    ingest_folder(store, drop, now=LATER)
+    with contextlib.closing(sqlite3.connect(index_path(store.path))) as db:
+        db.execute("DELETE FROM seen")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+    put(drop, "b.json", HOOK)
+    assert ingest_folder(store, drop, now=LATER).duplicates == 1
+    assert len(ledger(store)) == 1
+
+
+def test_a_pass_killed_before_its_index_commit_adds_nothing_the_next_time(
+    drop: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the ledger's fsync and before the index's commit: the next pass's catch-up
+    finds the ids in the ledger, and only removes the file."""
+    put(drop, "a.json", HOOK)
+
+    def die(self: ImportIndex) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ImportIndex, "commit", die)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_folder(store, drop, now=LATER)
+    monkeypatch.undo()
+    assert len(ledger(store)) == 1
+    summary = ingest_folder(store, drop, now=LATER)
+    assert (summary.recovered, summary.duplicates, summary.events_added) == (1, 1, 0)
+    assert len(ledger(store)) == 1
+
+
+def test_files_wait_in_the_folder_while_an_import_holds_the_index(drop: Path, store: Store) -> None:
+    """A pass waits lock_timeout seconds for a running import, then puts its files back and
+    says so; the next pass lands them."""
+    put(drop, "a.json", HOOK)
+    put(drop, "b.json", {"ts": 1_767_225_600, "prompt": 9, "completion": 1})
+    with ImportIndex(store.path), Ingester(store, drop, lock_timeout=0.05) as ingester:
+        busy = ingester.run_pass(LATER)
+        assert ingester.next_due is not None
+    assert (busy.busy, busy.pending, busy.settled) == (2, 2, 0)
+    assert "because an import into the log is running" in busy.describe()
+    assert waiting(drop) == ["a.json", "b.json"] and ledger(store) == []
+    later = ingest_folder(store, drop, now=LATER)
+    assert (later.ingested, later.busy, len(ledger(store))) == (2, 0, 2)
+
+
+def test_a_pass_waiting_for_the_index_keeps_no_writer_waiting(
+    drop: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is taken before the writers' lock, as imports take it: an import that holds
+    the index while a pass waits for it can still append, so the two never deadlock."""
+    put(drop, "a.json", HOOK)
+    waiting_for_index = threading.Event()
+    real_acquire = ExclusiveLock.acquire
+
+    def acquire(self: ExclusiveLock, timeout: float) -> bool:
+        waiting_for_index.set()
+        return real_acquire(self, timeout)
+
+    summaries: list[IngestSummary] = []
+
+    def ingest() -> None:
+        summaries.append(ingest_folder(store, drop, lock_timeout=-1, now=LATER))
+
+    with ImportIndex(store.path) as index:
+        monkeypatch.setattr(ExclusiveLock, "acquire", acquire)
+        ingester = threading.Thread(target=ingest)
+        ingester.start()
+        assert waiting_for_index.wait(30)
+        event = parse_drop(b'{"ts": 5, "prompt": 9}', host="h")[0].replace(id="cc-0000000000000001")
+        importer = threading.Thread(target=Store(store.path).append_lines, args=([event.to_json()],))
+        importer.start()
+        importer.join(30)
+        assert not importer.is_alive(), "the import's append waited for the ingester"
+        index.commit()
+    ingester.join(30)
+    assert [s.ingested for s in summaries] == [1]
+    assert [e["id"][:3] for e in ledger(store)] == ["cc-", "dr-"]
 
 
 def test_a_torn_line_in_the_ledger_does_not_count_as_ingested(drop: Path, store: Store) -> None:
@@ -347,10 +440,15 @@ def test_cli_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path, s
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
-def test_only_the_watch_imports_watchfiles() -> None:
-    """The other commands, and a single pass, start without loading watchfiles."""
+def test_only_the_watch_imports_watchfiles(drop: Path, store: Store) -> None:
+    """The other commands, and a single pass, run without loading watchfiles; the import index
+    (sqlite3) is loaded only by a pass that appends."""
+    put(drop, "a.json", HOOK)
     code = (
         "import sys, jusage.cli, jusage.cli.ingest, jusage.ingest; "
-        "assert 'watchfiles' not in sys.modules and 'sqlite3' not in sys.modules"
+        "assert 'watchfiles' not in sys.modules and 'sqlite3' not in sys.modules; "
+        "from jusage.store import Store; "
+        f"s = jusage.ingest.ingest_folder(Store({str(store.path)!r}), {str(drop)!r}, now={LATER}); "
+        "assert s.ingested == 1 and 'watchfiles' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

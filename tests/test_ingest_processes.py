@@ -1,5 +1,6 @@
-"""Drop folders across processes: ingesters killed at random lose and duplicate nothing, and
-`jusage ingest --watch` picks files up through notifications and stops cleanly on a signal."""
+"""Drop folders across processes: ingesters killed at random, beside an import that keeps taking
+the ledger's index, lose and duplicate nothing, and `jusage ingest --watch` picks files up
+through notifications and stops cleanly on a signal."""
 
 from __future__ import annotations
 
@@ -23,15 +24,32 @@ from jusage.ingest import ingest_folder
 from jusage.store import Store
 
 # A worker: an ingester making passes as fast as it can, with no minimum age, so that it
-# also meets files still being written.
+# also meets files still being written, and a short wait for the index, so that it also
+# puts files back.
 WORKER = """
 import sys, time
 from jusage.ingest import Ingester
 from jusage.store import Store
-with Ingester(Store(sys.argv[2]), sys.argv[1], min_age=0.0, abandon_after=3600) as ingester:
+with Ingester(Store(sys.argv[2]), sys.argv[1], min_age=0, abandon_after=3600, lock_timeout=0.05) as ingester:
     while True:
         ingester.run_pass()
         time.sleep(0.002)
+"""
+
+# An import as the ingesters meet it: it holds the ledger's index for a while, appends its
+# own events under it and commits, again and again.
+IMPORTER = """
+import random, sys, time
+from jusage.events import Event
+from jusage.importers.index import ImportIndex
+from jusage.store import Store
+store = Store(sys.argv[1])
+for n in range(1, 1 << 30):
+    with ImportIndex(store.path) as index:
+        store.record(Event.from_dict({"ts": n, "prompt": 1, "completion": 1, "id": f"cc-{n:016x}"}))
+        time.sleep(random.uniform(0, 0.02))
+        index.commit()
+    time.sleep(random.uniform(0, 0.02))
 """
 
 
@@ -118,9 +136,10 @@ def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
 def test_ingesters_killed_at_random_lose_and_duplicate_nothing(
     tmp_path: Path, workers: list[subprocess.Popen[bytes]]
 ) -> None:
-    """Four ingesters share a folder while files keep arriving; one is SIGKILLed every few
-    tens of milliseconds and replaced. Afterwards every good file's events are in the ledger
-    exactly once, every bad file is in rejected/, and no file is left anywhere else."""
+    """Four ingesters share a folder while files keep arriving and an import keeps taking the
+    ledger's index; one ingester is SIGKILLed every few tens of milliseconds and replaced.
+    Afterwards every good file's events are in the ledger exactly once, every bad file is in
+    rejected/, and no file is left anywhere else."""
     folder = tmp_path / "drop"
     folder.mkdir()
     log = tmp_path / "ledger" / "events.jsonl"
@@ -131,6 +150,8 @@ def test_ingesters_killed_at_random_lose_and_duplicate_nothing(
         workers.append(proc)
         return proc
 
+    importer = subprocess.Popen([sys.executable, "-c", IMPORTER, str(log)], env=env)
+    workers.append(importer)
     alive = [start() for _ in range(4)]
     writer = Writer(folder, seed=1234)
     done = threading.Event()
@@ -155,15 +176,17 @@ def test_ingesters_killed_at_random_lose_and_duplicate_nothing(
     thread.join()
     # Let the survivors work a little, then kill them too, mid-pass.
     wait_for(lambda: not any(p.suffix == ".jsonl" for p in folder.iterdir()), timeout=10)
-    for proc in alive:
+    for proc in [*alive, importer]:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     # One last pass takes over what the dead held.
     ingest_folder(Store(log), folder, min_age=0.0)
     ids = ledger_ids(log)
+    dropped = [i for i in ids if i.startswith("dr-")]
     assert kills >= 10
     assert len(ids) == len(set(ids)), "an event was appended twice"
-    assert set(ids) == writer.expected, "an event was lost"
+    assert set(dropped) == writer.expected, "an event was lost"
+    assert len(ids) > len(dropped), "the import never ran"
     assert sorted(p.name for p in folder.iterdir()) == [".claimed", "rejected"]
     assert list((folder / ".claimed").iterdir()) == []
     rejected = {p.name for p in (folder / "rejected").iterdir() if not p.name.endswith(".reason")}

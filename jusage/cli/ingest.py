@@ -34,7 +34,8 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
     rename it into place. A file's content decides its events' ids, so a copy adds
     nothing. The file is removed (with --keep, moved to DIR/done/) once its events are on
     disk; a file that can never be read goes to DIR/rejected/ with a .reason beside it.
-    Several ingesters may share one folder.
+    Several ingesters may share one folder. While an import into the log runs (over ten
+    seconds), files wait in DIR for a later pass.
 
     \b
     Examples:
@@ -42,6 +43,8 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
       jusage ingest /shared/jusage-drop --watch --keep
       jusage ingest ./drop --json --log /tmp/events.jsonl
     """
+    import sqlite3
+
     from jusage.ingest import IngestFolderError, ingest_folder, watch_folder
     from jusage.store import Store
 
@@ -55,6 +58,8 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
             watch_folder(store, folder, keep=keep, stop=stop, on_pass=lambda s: _show(s, as_json, quiet=True))
     except IngestFolderError as exc:
         raise CliError(str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise CliError(f"the import index of {store.path} could not be used ({exc}); run again") from None
     except OSError as exc:
         raise CliError(f"{getattr(exc, 'filename', None) or store.path}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:  # a second Ctrl-C, or one before the handlers were set
@@ -62,8 +67,9 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
 
 
 def _show(summary: IngestSummary, as_json: bool, *, quiet: bool = False) -> None:
-    """Print a pass's summary (with ``quiet``, only when it settled a file)."""
-    if quiet and not summary.settled:
+    """Print a pass's summary (with ``quiet``, only when it settled a file or an import kept
+    files waiting)."""
+    if quiet and not summary.settled and not summary.busy:
         return
     if as_json:
         import dataclasses

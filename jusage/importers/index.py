@@ -1,11 +1,12 @@
 """The import index of a ledger: which transcript bytes were read, which messages it holds.
 
-One index per ledger, beside it and named after it (``events.jsonl`` has
-``events.jsonl.imports.sqlite``), shared by every importer (a ``source`` column keeps them
-apart). It is a cache of the ledger, kept in the standard library's ``sqlite3``: the JSON-lines
-ledger stays the only record, no report reads the index, and the index can always be
-rebuilt from the ledger, because an imported event's id is derived from the same 64-bit
-key the index keeps (``<prefix><16 hex digits>``, a correction adding ``#c<total>``).
+One index per ledger, beside its real path and named after it (``events.jsonl`` has
+``events.jsonl.imports.sqlite``), shared by every importer and by drop folders'
+:mod:`jusage.ingest` (a ``source`` column keeps them apart). It is a cache of the ledger,
+kept in the standard library's ``sqlite3``: the JSON-lines ledger stays the only record, no
+report reads the index, and the index can always be rebuilt from the ledger, because an
+imported event's id is derived from the same 64-bit key the index keeps (``<prefix><16 hex
+digits>``, a correction adding ``#c<total>``).
 
 It holds:
 
@@ -27,7 +28,8 @@ another writer). Runs append to the ledger first and commit the index after, so 
 at any moment is harmless.
 
 One run at a time per ledger: entering takes an exclusive lock on ``<index>.lock`` for the
-whole run, so concurrent imports (and hooks) of any source never count a message twice.
+whole run, so concurrent imports (and hooks, and ingesters) of any source never count a
+message twice.
 """
 
 from __future__ import annotations
@@ -81,9 +83,11 @@ ID_PREFIXES: dict[str, str] = {
     "qwen-code": "qw-",
     "amp": "am-",
     "copilot-cli": "cp-",
+    "ingest": "dr-",
 }
-"""The event id prefix of each importer's events; a new importer adds its own here, so that
-rebuilding an index from the ledger takes its events in too."""
+"""The event id prefix of each importer's events (``ingest``: drop folders', see
+:data:`jusage.drops.ID_PREFIX`); a new importer adds its own here, so that rebuilding an
+index from the ledger takes its events in too."""
 
 MAX_COUNT = 1 << 53
 """A count (or ``ts``) at least this large, in a transcript or a ledger line, is malformed: no
@@ -93,7 +97,7 @@ HEAD_BYTES = 512
 """Bytes at the start of a file, and just before a saved offset, whose digests tell a file
 that only grew from one rewritten in place."""
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: dr- ids count, which a version 1 index skipped, so it is rebuilt
 _SCHEMA = """
 CREATE TABLE sources (
     id INTEGER PRIMARY KEY,
@@ -147,8 +151,10 @@ class ImportBusyError(RuntimeError):
 
 
 def index_path(ledger: Path) -> Path:
-    """Where the import index of ``ledger`` lives: beside it, named after it."""
-    return ledger.with_name(ledger.name + ".imports.sqlite")
+    """Where the import index of ``ledger`` lives: beside its real path, named after it."""
+    # Resolved, so that every name of one ledger (a symbolic link) shares one index and lock.
+    real = ledger.resolve()
+    return real.with_name(real.name + ".imports.sqlite")
 
 
 def key_of(*parts: str) -> int:
