@@ -42,6 +42,7 @@ __all__ = [
     "Table",
     "Usage",
     "add_counters",
+    "add_tables",
     "keep_dims",
     "rollup",
 ]
@@ -387,6 +388,18 @@ class Table:
             return self.dims.index(dim)
         except ValueError:
             raise ValueError(f"the table lacks the dimension {dim!r}") from None
+
+
+def add_tables(first: Table, second: Table) -> Table:
+    """A table holding both (priced tables add up exactly: prices are linear in the counts)."""
+    rows = {key: list(counters) for key, counters in first.rows.items()}
+    for key, counters in second.rows.items():
+        mine = rows.get(key)
+        if mine is None:
+            rows[key] = list(counters)
+        else:
+            add_counters(mine, counters)
+    return Table(first.dims, first.bucket, rows, first.skipped + second.skipped)
 
 
 def keep_dims(table: Table, dims: tuple[str, ...]) -> Table:

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from jusage.aggregate import Aggregator, Partial
+from jusage.aggregate import Aggregator, Partial, Table, add_tables, rollup
 from jusage.locations import cache_dir
 from jusage.reading import last_line_end, split_ranges
 
@@ -43,12 +43,13 @@ __all__ = [
     "encode_groups",
     "probe",
     "save_atomically",
+    "table_of_file",
 ]
 
 PARALLEL_THRESHOLD = 32 << 20
 """Ranges smaller than this (bytes) are read in one process: starting workers would cost more."""
 
-CHECKPOINT_VERSION = 3
+CHECKPOINT_VERSION = 4
 """Bumped whenever the partial's layout or the aggregation's rules change."""
 
 MAX_CHECKPOINTS = 64
@@ -69,6 +70,8 @@ class _Checkpoint(msgspec.Struct, array_like=True):
     probe: bytes
     skipped: int
     groups: list[list[Any]]
+    priced_by: str = ""
+    table: list[list[Any]] = []
 
 
 def aggregate_file(
@@ -99,6 +102,63 @@ def aggregate_file(
     return base
 
 
+def table_of_file(path: Path, aggregator: Aggregator, *, workers: int = 1, checkpoint: bool = False) -> Table:
+    """The log at ``path`` aggregated and priced: ``rollup(aggregate_file(...))``.
+
+    With ``checkpoint``, the checkpoint also keeps the priced table of the bytes it covers
+    (for the aggregator's coster: its mode and prices), so a log that gained nothing since is
+    neither read nor priced again, and one that grew prices only what it gained (a
+    calculated cost is linear in the counts, so priced tables add up exactly).
+    """
+    if not checkpoint or not checkpoints_enabled():
+        return rollup(aggregate_file(path, aggregator, workers=workers), aggregator)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return rollup(Partial(), aggregator)
+    ckpt = checkpoint_path(path, aggregator)
+    saved = _valid(ckpt, path, st)
+    boundary = last_line_end(path, st.st_size)
+    priced_by = _priced_by(aggregator)
+    if saved is not None and saved.offset == boundary and priced_by and saved.priced_by == priced_by:
+        table = decode_table(saved.table, saved.skipped, aggregator)
+    else:
+        start, base = (saved.offset, _groups_from(saved, aggregator)) if saved is not None else (0, Partial())
+        if boundary < start:  # cannot happen for an append-only file; be safe
+            start, base = 0, Partial()
+        base.absorb(_scan(path, aggregator, start, boundary, workers))
+        table = rollup(base, aggregator)
+        if boundary > 0:
+            _save(ckpt, path, st, boundary, base, priced_by, table)
+    if st.st_size > boundary:  # a last line still being written: read it, do not keep it
+        tail = rollup(_scan(path, aggregator, boundary, st.st_size, 1), aggregator)
+        table = add_tables(table, tail)
+    return table
+
+
+def _priced_by(aggregator: Aggregator) -> str:
+    """What a priced table depends on besides the events (the checkpoint's path covers the
+    rest): the cost mode and the prices; empty without a coster."""
+    coster = aggregator.coster
+    return f"{coster.mode}:{coster.cache_key}" if coster is not None else ""
+
+
+def decode_table(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -> Table:
+    """The priced table a checkpoint keeps (rows of ``[bucket, values..., counters...]``)."""
+    count = len(aggregator.dims)
+    out: dict[tuple[Any, Any], list[int]] = {}
+    for row in rows:
+        values = row[1] if count == 1 else tuple(row[1 : 1 + count])
+        out[(row[0], values)] = row[1 + count :]
+    return Table(aggregator.dims, aggregator.bucket, out, skipped)
+
+
+def _encode_table(table: Table) -> list[list[Any]]:
+    if len(table.dims) == 1:
+        return [[bucket, value, *counters] for (bucket, value), counters in table.rows.items()]
+    return [[bucket, *values, *counters] for (bucket, values), counters in table.rows.items()]
+
+
 def checkpoints_enabled() -> bool:
     """Whether checkpoints may be used (``JUSAGE_NO_CACHE=1`` turns them off)."""
     return os.environ.get("JUSAGE_NO_CACHE", "") in ("", "0")
@@ -125,6 +185,14 @@ def probe(path: Path, offset: int) -> bytes:
 
 
 def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) -> tuple[int, Partial]:
+    saved = _valid(ckpt, path, st)
+    if saved is None:
+        return 0, Partial()
+    return saved.offset, _groups_from(saved, aggregator)
+
+
+def _valid(ckpt: Path, path: Path, st: os.stat_result) -> _Checkpoint | None:
+    """The checkpoint in ``ckpt`` when it is one of this file as it is now, else ``None``."""
     try:
         saved = msgspec.msgpack.decode(ckpt.read_bytes(), type=_Checkpoint)
         if (
@@ -135,10 +203,10 @@ def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) ->
         ):
             with contextlib.suppress(OSError):
                 os.utime(ckpt)  # recently used: kept when the folder is trimmed
-            return saved.offset, _groups_from(saved, aggregator)
+            return saved
     except (OSError, msgspec.DecodeError, ValueError, TypeError):
         pass  # a missing, stale or unreadable checkpoint means a full read
-    return 0, Partial()
+    return None
 
 
 def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
@@ -161,11 +229,20 @@ def decode_groups(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -
     return partial
 
 
-def _save(ckpt: Path, path: Path, st: os.stat_result, offset: int, partial: Partial) -> None:
+def _save(
+    ckpt: Path,
+    path: Path,
+    st: os.stat_result,
+    offset: int,
+    partial: Partial,
+    priced_by: str = "",
+    table: Table | None = None,
+) -> None:
     groups = encode_groups(partial)
+    rows = _encode_table(table) if table is not None and priced_by else []
     saved = _Checkpoint(
         CHECKPOINT_VERSION, str(path.resolve()), st.st_dev, st.st_ino, offset, probe(path, offset),
-        partial.skipped, groups,
+        partial.skipped, groups, priced_by if rows else "", rows,
     )  # fmt: skip
     save_atomically(ckpt, saved)
 

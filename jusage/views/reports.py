@@ -529,8 +529,13 @@ def read_log(
 ) -> Table:
     """The log at ``path`` (or several logs, as one ledger: see :mod:`jusage.logset`)
     aggregated by ``dims`` and priced; a missing file is an empty log."""
+    from pathlib import Path
+
     from jusage.logset import aggregate_logs
+    from jusage.scan import table_of_file
 
     aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
+    if len({os.path.realpath(p) for p in paths}) == 1:
+        return table_of_file(Path(paths[0]), aggregator, workers=workers, checkpoint=True)
     return rollup(aggregate_logs(paths, aggregator, workers=workers, checkpoint=True), aggregator)
