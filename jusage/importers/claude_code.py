@@ -39,6 +39,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from jusage.events import MAX_COST_USD, MAX_TS
 from jusage.importers.common import (
     ImportPathError,
     ImportSummary,
@@ -58,6 +59,7 @@ from jusage.importers.common import (
 )
 from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, FileMark, ImportIndex
 from jusage.parallel import ordered_map
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = [
@@ -309,11 +311,15 @@ def _collect(lines: list[bytes], pending: dict[Any, Entry], tally: Tally) -> Non
     ``lines`` are the lines that mention usage (see :func:`_usage_lines`).
     """
     decode = _decode_line
-    # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes.
-    errors = (msgspec.DecodeError, UnicodeDecodeError)
+    # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes, and
+    # RecursionError when the caller's stack leaves no room (the full parse decides then).
+    errors = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
     find = pending.get
     entries = duplicates = skipped = malformed = 0
     for line in lines:
+        if too_deep(line):  # whether msgspec could read it would depend on the stack
+            malformed += 1
+            continue
         try:
             rec = decode(line)
         except errors:
@@ -552,7 +558,12 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                     cw = e5 + e1
                 cw1h = min(e1, cw)
         ts = to_unix(stamp)
-        if ts is None or inp + outp + cw + cr >= MAX_COUNT:  # too many to be true, or to fit the index
+        if (
+            ts is None
+            or not 0 <= ts <= MAX_TS
+            or inp + outp + cw + cr >= MAX_COUNT  # too many to be true, or to fit the index
+            or (cost is not None and not (type(cost) in (int, float) and 0 <= cost <= MAX_COST_USD))
+        ):
             bad += 1
             continue
         # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
@@ -590,9 +601,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                 prompt + outp,
                 key,
                 b',"role":"subagent"' if side else b"",
-                b',"cost_usd":' + dumps(float(cost))
-                if cost is not None and type(cost) in (int, float) and 0 <= cost < _INF
-                else b"",
+                b',"cost_usd":' + dumps(float(cost)) if cost is not None else b"",
             )
         )
         keys.append(key)
@@ -601,8 +610,6 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
     tally.entries -= bad
     return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
 
-
-_INF = float("inf")
 
 _days: dict[int, bytes] = {}
 """Local days (bytes) by quarter hour (see :func:`~jusage.importers.common.local_day`)."""

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from jusage.events import MAX_TS
 from jusage.importers.common import (
     Found,
     ImportSummary,
@@ -49,6 +50,7 @@ from jusage.importers.common import (
     stat_paths,
 )
 from jusage.importers.index import ID_PREFIXES, MAX_COUNT, ImportIndex, key_of
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "codex_files", "default_codex_paths", "import_codex"]
@@ -171,6 +173,9 @@ def _parse(
     for line in lines:
         if not line.strip():
             continue
+        if too_deep(line):
+            tally.malformed += 1
+            continue
         try:
             obj = loads(line)
         except orjson.JSONDecodeError:
@@ -228,11 +233,12 @@ def _token_count(
     info = payload.get("info")
     if type(info) is not dict:
         return  # a heartbeat (rate limits only)
-    totals = _usage(info.get("total_token_usage"))
-    last = _usage(info.get("last_token_usage"))
+    raw_totals, raw_last = info.get("total_token_usage"), info.get("last_token_usage")
+    totals, last = _usage(raw_totals), _usage(raw_last)
+    if (totals is None and raw_totals is not None) or (last is None and raw_last is not None):
+        tally.malformed += 1  # counts that are not counts, or too large to be true
+        return
     if totals is None and last is None:
-        if info.get("total_token_usage") is not None or info.get("last_token_usage") is not None:
-            tally.malformed += 1
         return
     tally.entries += 1
     prev = ctx.get("prev")
@@ -262,7 +268,7 @@ def _token_count(
         tally.duplicates += 1
         return
     ts = iso_to_unix(obj.get("timestamp"))
-    if ts is None:
+    if ts is None or not 0 <= ts <= MAX_TS or inp + output >= MAX_COUNT:
         tally.malformed += 1
         return
     session = str(ctx.get("session", ""))

@@ -68,6 +68,7 @@ from jusage.importers.records import (
     text,
     whole_mark,
 )
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = ["SOURCE", "default_opencode_paths", "import_opencode", "opencode_files"]
@@ -242,7 +243,7 @@ def _query(path: str, since: int | None, calls: Calls) -> int | None:
             if type(updated) is int and (newest is None or updated > newest):
                 newest = updated
             try:
-                value = orjson.loads(data) if isinstance(data, bytes) else None
+                value = orjson.loads(data) if isinstance(data, bytes) and not too_deep(data) else None
             except orjson.JSONDecodeError:
                 value = None
             _message(value, _decoded(ident), _decoded(session), calls)
