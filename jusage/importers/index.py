@@ -360,14 +360,14 @@ class ImportIndex:
         an original is known once its key is, and a correction (``<prefix><hex>#c<total>``)
         once the key's total reached ``<total>``.
         """
-        from jusage.reading import read_lines
+        from jusage.reading import read_lines, too_deep
 
         taken = 0
         mentions_an_id = _MENTIONS_AN_ID.search
         loads = orjson.loads
         for batch in read_lines(self.ledger, start, end):
             for raw in batch:
-                if mentions_an_id(raw) is None:
+                if mentions_an_id(raw) is None or too_deep(raw):  # a line no report counts
                     continue
                 try:
                     value = loads(raw)
