@@ -81,4 +81,4 @@ def test_a_line_nested_too_deep_does_not_stop_the_hook_importing(tmp_path: Path)
     assert run_claude_hook(payload, store) == "jusage: 2 events added, 0 corrections"
     with transcript.open("ab") as fh:
         fh.write(_line("m4") + b"\n")
-    assert run_claude_hook(payload, store) == "jusage: 1 events added, 0 corrections"
+    assert run_claude_hook(payload, store) == "jusage: 1 event added, 0 corrections"
