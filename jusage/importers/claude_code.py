@@ -76,11 +76,12 @@ ID_PREFIX = ID_PREFIXES[SOURCE]
 """Event ids are ``cc-`` + 16 hex digits of the message key; corrections add ``#c<total>``."""
 
 
-def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_claude_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """Claude Code config folders to import from.
 
     ``$CLAUDE_CONFIG_DIR`` (comma-separated) when set, else ``$XDG_CONFIG_HOME/claude`` (or
-    ``~/.config/claude``) and ``~/.claude``; only folders that exist are returned.
+    ``~/.config/claude``) and ``~/.claude``; only folders that exist are returned, unless
+    ``found_only`` is false (then every folder looked for, to say where).
     """
     env = os.environ if env is None else env
     configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
@@ -90,6 +91,8 @@ def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
         home = Path(env.get("HOME") or Path.home())
         xdg = env.get("XDG_CONFIG_HOME", "").strip()
         candidates = [(Path(xdg) if xdg else home / ".config") / "claude", home / ".claude"]
+    if not found_only:
+        return candidates
     out: list[Path] = []
     for path in candidates:
         resolved = path.resolve()

@@ -66,12 +66,15 @@ _USAGE_KEYS = (
 )
 
 
-def default_codex_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """``$CODEX_HOME`` when set, else ``~/.codex``; only when the folder exists."""
+def default_codex_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
+    """``$CODEX_HOME`` when set, else ``~/.codex``; only when the folder exists (unless
+    ``found_only`` is false)."""
     env = os.environ if env is None else env
     configured = env.get("CODEX_HOME", "").strip()
     home = Path(env.get("HOME") or Path.home())
     path = Path(configured).expanduser() if configured else home / ".codex"
+    if not found_only:
+        return [path]
     return [path.resolve()] if path.is_dir() else []
 
 

@@ -143,7 +143,14 @@ _MENTIONS_AN_ID = re.compile(("|".join(f'"{re.escape(prefix)}' for prefix in ID_
 
 
 class ImportBusyError(RuntimeError):
-    """Another import into the same ledger holds the lock and did not finish in time."""
+    """Another import into the same ledger holds the lock and did not finish in time.
+
+    ``holder`` says which process holds it (``pid 4242: jusage import codex``), or is ``""``.
+    """
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def index_path(ledger: Path) -> Path:
@@ -261,7 +268,9 @@ class ImportIndex:
     def __enter__(self) -> ImportIndex:
         self.ledger.parent.mkdir(parents=True, exist_ok=True)
         if not self._lock.acquire(self.timeout):
-            raise ImportBusyError(f"another import into {self.ledger} is running")
+            holder = self._lock.holder()
+            running = f" ({holder})" if holder else ""
+            raise ImportBusyError(f"another import into {self.ledger} is running{running}", holder)
         try:
             self._db = self._connect()
             self._reconcile()

@@ -38,12 +38,12 @@ SOURCE = "jcode"
 ID_PREFIX = ID_PREFIXES[SOURCE]
 
 
-def default_jcode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """``~/.jcode/usage/events.jsonl`` when it exists."""
+def default_jcode_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
+    """``~/.jcode/usage/events.jsonl`` when it exists (or ``found_only`` is false)."""
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home())
     path = home / ".jcode" / "usage" / "events.jsonl"
-    return [path] if path.is_file() else []
+    return [path] if path.is_file() or not found_only else []
 
 
 def _jcode_id(value: dict[str, Any], line: bytes) -> int:

@@ -406,8 +406,11 @@ def env_folder(env: Mapping[str, str], variable: str, default: Path) -> Path:
     return Path(configured).expanduser() if configured else default
 
 
-def existing(paths: Iterable[Path]) -> list[Path]:
-    """Those of ``paths`` that are folders, resolved, each once."""
+def existing(paths: Iterable[Path], found_only: bool = True) -> list[Path]:
+    """Those of ``paths`` that are folders, resolved, each once (with ``found_only`` false:
+    all of them, as given)."""
+    if not found_only:
+        return list(paths)
     out: list[Path] = []
     for path in paths:
         if path.is_dir() and path.resolve() not in out:
