@@ -319,9 +319,18 @@ def set_path(value: dict[str, Any], path: tuple[str, ...], new: Any) -> dict[str
 def with_raw(value: dict[str, Any], path: tuple[str, ...], raw: bytes) -> bytes:
     """The line of ``value`` with the JSON text ``raw`` at ``path``, written as it is: a value
     nested past what any encoder would write, a NaN literal, a number of any size."""
-    marker = "\u2603jusage-raw\u2603"
-    line = dump(set_path(value, path, marker))
-    return line.replace(dump(marker), raw)
+    return with_raws(value, [(path, raw)])
+
+
+def with_raws(value: dict[str, Any], changes: list[tuple[tuple[str, ...], bytes]]) -> bytes:
+    """The line of ``value`` with each ``(path, raw)`` of ``changes`` written in (see
+    :func:`with_raw`; a later change to the same path wins)."""
+    for n, (path, _) in enumerate(changes):
+        value = set_path(value, path, f"\u2603jusage-raw-{n}\u2603")
+    line = dump(value)
+    for n, (_, raw) in enumerate(changes):
+        line = line.replace(dump(f"\u2603jusage-raw-{n}\u2603"), raw)
+    return line
 
 
 def deep_bytes(depth: int) -> bytes:
