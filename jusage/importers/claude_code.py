@@ -266,7 +266,7 @@ and costUSD, exactly as they appeared."""
 Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, bytes, Tally]
 """What a worker sends back for one file, in a compact form that is cheap to pickle: the
 path, the mark after it, the winners' keys (an ``array("Q")``'s bytes), their counts and ts
-(six per key, an ``array("q")``'s bytes), their message aliases (three per key, see
+(six per key, an ``array("q")``'s bytes), their message aliases (two per key, see
 :func:`_winners`) and their event lines joined by newlines, and the file's counters."""
 
 
@@ -378,7 +378,12 @@ def _collect(lines: list[bytes], pending: dict[Any, Entry], messages: Messages, 
         entries += 1
         mid = msg.id
         if mid:
-            duplicates += _keep(pending, messages, (mid, entry.requestId), (total, side, rec, entry))
+            pair = (mid, entry.requestId)
+            if mid in messages or pair in pending:
+                duplicates += _keep(pending, messages, pair, (total, side, rec, entry))
+            else:  # the usual case, a message met for the first time, inline
+                pending[pair] = (total, side, rec, entry)
+                messages[mid] = [pair]
             continue
         key = ("uuid", entry.uuid or line)
         found = find(key)
@@ -560,9 +565,9 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
     """The events of a file's best copies: packed keys, packed counts, packed aliases and
     joined lines.
 
-    The aliases of a copy are three numbers: the keys that stand for its message id as a
-    main-line and as a sidechain copy (see :func:`_settle`; both 0 for a line without a
-    message id), and 1 for a sidechain copy, else 0.
+    The aliases of a copy are two numbers: the key that stands for its message id as a
+    main-line copy (see :func:`_settle`; the sidechain copies' is the same key plus one; 0
+    for a line without a message id), and 1 for a sidechain copy, else 0.
 
     This runs once per message, so the key is hashed and the day looked up inline, and the
     line is formatted in one step.
@@ -668,24 +673,20 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
         keys.append(key)
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
         if a == "uuid":
-            aliases.extend((0, 0, 0))
+            aliases.extend((0, 0))
         else:
-            named = f"{ALIAS}\0{a}\0".encode("utf-8", "surrogatepass")
-            aliases.extend(
-                (
-                    from_bytes(blake2b(named + b"main", digest_size=8).digest(), "big"),
-                    from_bytes(blake2b(named + b"side", digest_size=8).digest(), "big"),
-                    side,
-                )
-            )
+            named = f"{_ALIAS}\0{a}".encode("utf-8", "surrogatepass")
+            # Even, and never 0 (which stands for no alias): its sidechain twin is one more.
+            aliases.extend(((from_bytes(blake2b(named, digest_size=8).digest(), "big") | 2) & ~1, side))
     tally.malformed += bad
     tally.entries -= bad
     return keys.tobytes(), counts.tobytes(), aliases.tobytes(), b"\n".join(lines)
 
 
-ALIAS = "claude-code-message"
-"""The namespace of the keys that stand for a message id in the import index (an alias
-``key_of(ALIAS, message_id, "main" | "side")`` per recorded copy)."""
+_ALIAS = "claude-code-message"
+"""The namespace of the keys that stand for a message id in the import index: an even
+number (from ``key_of(_ALIAS, message_id)``) for its main-line copies, that number plus one
+for its sidechain copies."""
 
 
 _days: dict[int, bytes] = {}
@@ -720,17 +721,18 @@ def _settle(
     packed.frombytes(packed_aliases)
     aliases = packed.tolist()
     known = index.known(SOURCE, listed)
+    named, sides = aliases[0::2], aliases[1::2]
     asked: list[int] = []
-    for i, key in enumerate(listed):
-        if key not in known and aliases[3 * i]:
+    for key, alias, side in zip(listed, named, sides, strict=True):
+        if alias and key not in known:
             # A main-line copy repeats a recorded sidechain copy; a sidechain copy, any copy.
-            asked += aliases[3 * i : 3 * i + 2] if aliases[3 * i + 2] else aliases[3 * i + 1 : 3 * i + 2]
+            asked += (alias, alias + 1) if side else (alias + 1,)
     replayed = index.known(SOURCE, asked) if asked else {}
     flat = array("q")
     flat.frombytes(packed_counts)
     if not known and not replayed and len(set(listed)) == len(listed):  # all new: the lines as they are
         index.put_packed(SOURCE, listed, packed_counts)
-        _remember_aliases(index, aliases, flat, range(len(listed)))
+        _remember_aliases(index, named, sides, flat, range(len(listed)))
         tally.events += len(listed)
         out.append(blob)
         return len(listed)
@@ -740,7 +742,7 @@ def _settle(
     # within the file (two messages hashing alike) compares with its copy met first.
     changed: dict[int, None] = {}  # keys to record, new or grown, in order
     stale: list[int] = []  # positions of lines not to write as they are
-    named: list[int] = []  # positions of the copies whose aliases to remember
+    remember: list[int] = []  # positions of the copies whose aliases to remember
     fixes: list[bytes] = []
     lines: list[bytes] | None = None
     fresh = 0
@@ -748,20 +750,18 @@ def _settle(
         before = known.get(key)
         counts = rows[i]
         if before is None:
-            if replayed and (
-                aliases[3 * i + 1] in replayed or (aliases[3 * i + 2] and aliases[3 * i] in replayed)
-            ):
+            if replayed and named[i] and (named[i] + 1 in replayed or (sides[i] and named[i] in replayed)):
                 stale.append(i)
                 tally.duplicates += 1
                 continue
             known[key] = counts
             changed[key] = None
-            named.append(i)
+            remember.append(i)
             fresh += 1
             continue
         stale.append(i)
-        if not aliases[3 * i + 2]:
-            named.append(i)
+        if not sides[i]:
+            remember.append(i)
         if counts[0] + counts[1] > before[0] + before[1]:
             if lines is None:
                 lines = blob.split(b"\n")
@@ -772,7 +772,7 @@ def _settle(
             tally.duplicates += 1
     recorded = array("q", chain.from_iterable(known[key] for key in changed))
     index.put_packed(SOURCE, list(changed), recorded.tobytes())
-    _remember_aliases(index, aliases, flat, named)
+    _remember_aliases(index, named, sides, flat, remember)
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:
@@ -787,13 +787,16 @@ def _settle(
 
 
 def _remember_aliases(
-    index: ImportIndex, aliases: list[int], counts: array[int], positions: Iterable[int]
+    index: ImportIndex, named: list[int], sides: list[int], counts: array[int], positions: Iterable[int]
 ) -> None:
     """Record in ``index`` the alias of the copies at ``positions`` (of their kind: main line
     or sidechain), with their counts; copies without a message id have none."""
-    kept = [i for i in positions if aliases[3 * i]]
+    kept = [i for i in positions if named[i]]
     if not kept:
         return
-    own = [aliases[3 * i + 1] if aliases[3 * i + 2] else aliases[3 * i] for i in kept]
+    own = [named[i] + sides[i] for i in kept]
+    if len(kept) == len(named):  # every copy of the file: its counts as they are
+        index.put_packed(SOURCE, own, counts.tobytes())
+        return
     rows = array("q", chain.from_iterable(counts[6 * i : 6 * i + 6] for i in kept))
     index.put_packed(SOURCE, own, rows.tobytes())
