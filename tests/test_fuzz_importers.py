@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from agents import GARBAGE
+from agents import GARBAGE, events
 from click.testing import CliRunner
 from doors import DOORS, Door, deep_bytes, dump, with_raw, with_raws
 from hypothesis import HealthCheck, assume, given, settings
@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from strategies import HOOK_EVENT, JSON_ANY
 
 from jusage.cli import main
-from jusage.events import Event
 from jusage.hosts import host_name
 from jusage.ingest import ingest_folder
 from jusage.store import Store
@@ -95,12 +94,7 @@ def door_paths(door: Door) -> list[tuple[str, ...]]:
 
 def ledger_events(ledger: Path) -> list[dict[str, Any]]:
     """The ledger's events, each checked to be one every reader accepts."""
-    if not ledger.exists():
-        return []
-    lines = ledger.read_bytes().splitlines()
-    for raw in lines:
-        Event.from_json(raw).check()
-    return [orjson.loads(raw) for raw in lines]
+    return events(Store(ledger))
 
 
 def amounts(events: list[dict[str, Any]]) -> Counter[tuple[Any, ...]]:

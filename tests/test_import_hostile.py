@@ -10,23 +10,20 @@ from typing import Any, TypeVar
 
 import orjson
 import pytest
+from agents import events
 from doors import DOORS, Door, deep_bytes, dump, with_raw
 
-from jusage.events import MAX_COST_USD, MAX_COUNT, Event
+from jusage.events import MAX_COST_USD, MAX_COUNT
 from jusage.importers import ImportSummary
 from jusage.reading import MAX_DEPTH
+from jusage.store import Store
 
 T = TypeVar("T")
 
 
 def ledger_lines(ledger: Path) -> list[dict[str, Any]]:
     """The ledger's events, each checked to be one the readers accept."""
-    if not ledger.exists():
-        return []
-    lines = ledger.read_bytes().splitlines()
-    for raw in lines:
-        Event.from_json(raw).check()
-    return [orjson.loads(raw) for raw in lines]
+    return events(Store(ledger))
 
 
 def import_between(door: Door, tmp_path: Path, hostile: bytes) -> tuple[ImportSummary, list[dict[str, Any]]]:
