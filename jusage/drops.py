@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 
 from jusage.events import MAX_TS, TEXT_FIELDS, Event, EventError
+from jusage.reading import MAX_DEPTH, too_deep
 
 __all__ = [
     "ID_PREFIX",
@@ -112,6 +113,8 @@ def _values(data: bytes) -> list[Any]:
     """The JSON values of the file: one value (an array counts as its items) or JSON lines."""
     if not data.strip():
         raise DropIncomplete("the file is empty")
+    if too_deep(data):  # no event nests at all, nor can its id be derived from one that does
+        raise DropRejected(f"nested deeper than {MAX_DEPTH} levels")
     try:
         whole = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

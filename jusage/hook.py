@@ -55,6 +55,7 @@ def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
             paths.append(subagents)
 
         from jusage.importers.claude_code import import_claude_code
+        from jusage.importers.common import counted
         from jusage.importers.index import ImportBusyError
 
         if store is None:
@@ -65,7 +66,8 @@ def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
             summary = import_claude_code(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
         except ImportBusyError:
             return "jusage hook: another import is running; this turn will be picked up later"
-        return f"jusage: {summary.events_added} events added, {summary.corrections} corrections"
+        added, fixed = counted(summary.events_added, "event"), counted(summary.corrections, "correction")
+        return f"jusage: {added} added, {fixed}"
     except Exception as exc:  # the agent must never see a failure
         return f"jusage hook: {type(exc).__name__}: {exc}"
 

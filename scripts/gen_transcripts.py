@@ -16,8 +16,12 @@ Claude Code (``<out>/claude/projects/<encoded-cwd>/<sessionId>.jsonl``)
 Codex (``<out>/codex/sessions/YYYY/MM/DD/rollout-*.jsonl`` and ``archived_sessions/``)
   ``session_meta`` / ``turn_context`` / ``response_item`` / ``event_msg`` lines, ``token_count``
   events with ``last_token_usage`` and cumulative ``total_token_usage`` (sometimes only the
-  cumulative one), re-emitted counters, ``info: null`` heartbeats, model switches, and forked
-  and subagent sessions that replay their parent's history.
+  cumulative one), re-emitted counters, ``info: null`` heartbeats, model switches, forked
+  and subagent sessions that replay their parent's history (times rewritten), copies of a
+  parent's lines without fork metadata (times kept: a branch, a goal rollout, a file without
+  ``session_meta``), sessions that write numeric timestamps (epoch milliseconds), and older
+  copies of live sessions under ``archived_sessions/`` at the same relative path. It writes
+  ``expected.json``, the totals an exactly-once import must find.
 
 jcode (``<out>/jcode/events.jsonl``)
   lines in jusage's own event format.
@@ -484,6 +488,7 @@ class CodexSession:
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TOTAL_KEYS, 0))
     model: str = "gpt-5-codex"
     events: list[bytes] = field(default_factory=list)  # replayable history (lines)
+    numeric: bool = False  # timestamps written as epoch milliseconds
 
 
 TOTAL_KEYS = (
@@ -501,6 +506,14 @@ class CodexGen:
         self.rnd = rnd
         self.malformed = malformed
         self.token_events = 0
+        self.expected = {
+            "prompt": 0,
+            "completion": 0,
+            "cached": 0,
+            "cache_write": 0,
+            "reasoning": 0,
+            "events": 0,
+        }
 
     def path_for(self, clock: datetime, sid: str, archived: bool) -> Path:
         name = f"rollout-{clock.strftime('%Y-%m-%dT%H-%M-%S')}-{sid}.jsonl"
@@ -509,7 +522,8 @@ class CodexGen:
         return self.root / "sessions" / clock.strftime("%Y/%m/%d") / name
 
     def line(self, s: CodexSession, kind: str, payload: dict[str, Any], *, history: bool = True) -> None:
-        raw = dumps({"timestamp": iso(s.clock), "type": kind, "payload": payload})
+        stamp: Any = int(s.clock.timestamp() * 1000) if s.numeric else iso(s.clock)
+        raw = dumps({"timestamp": stamp, "type": kind, "payload": payload})
         s.lines.append(raw)
         if history:
             s.events.append(raw)
@@ -555,6 +569,14 @@ class CodexGen:
         }
         for k in TOTAL_KEYS:
             s.totals[k] += last[k]
+        for name, value in (
+            ("prompt", prompt),
+            ("completion", out),
+            ("cached", cached),
+            ("reasoning", reasoning),
+        ):
+            self.expected[name] += value
+        self.expected["events"] += 1
         info: dict[str, Any] = {"total_token_usage": dict(s.totals), "model_context_window": 272000}
         if last_usage:
             info["last_token_usage"] = last
@@ -577,12 +599,22 @@ class CodexGen:
         s.clock += timedelta(seconds=rnd.randint(10, 300))
 
     def session(
-        self, clock: datetime, n: int, *, parent: CodexSession | None = None, subagent: bool = False
+        self,
+        clock: datetime,
+        n: int,
+        *,
+        parent: CodexSession | None = None,
+        subagent: bool = False,
+        copy: bool = False,
     ) -> CodexSession:
+        """A session of ``n`` turns; with a ``parent``, a fork (a subagent's when
+        ``subagent``) replaying its history, or with ``copy`` a file that copies the parent's
+        lines as they are and says nothing of it."""
         rnd = self.rnd
         sid = rnd.uid()
         archived = rnd.random() < 0.15
         s = CodexSession(sid, self.path_for(clock, sid, archived), clock, rnd.choice(PROJECTS))
+        s.numeric = rnd.random() < 0.1
         meta: dict[str, Any] = {
             "id": sid,
             "timestamp": iso(clock),
@@ -593,7 +625,18 @@ class CodexGen:
             "source": "cli",
             "model_provider": "openai",
         }
-        if parent is not None:
+        if copy and parent is not None:
+            s.cwd = meta["cwd"] = parent.cwd
+            if rnd.random() < 0.5:
+                meta["source"] = "exec"  # a goal rollout's copy; else a branch without metadata
+            if rnd.random() < 0.7:
+                self.line(s, "session_meta", meta, history=False)
+            s.lines += parent.events
+            s.events += parent.events
+            s.totals = dict(parent.totals)
+            s.model = parent.model
+            s.clock = max(clock, parent.clock) + timedelta(seconds=rnd.randint(6, 15))
+        elif parent is not None:
             s.cwd = meta["cwd"] = parent.cwd
             if subagent:
                 meta["source"] = {
@@ -601,8 +644,9 @@ class CodexGen:
                 }
             else:
                 meta["forked_from_id"] = parent.session_id
-        self.line(s, "session_meta", meta, history=False)
-        if parent is not None:
+        if not copy:
+            self.line(s, "session_meta", meta, history=False)
+        if parent is not None and not copy:
             # The child replays the parent's history, rewritten to the fork instant.
             stamp = iso(clock)
             for raw in parent.events:
@@ -620,6 +664,11 @@ class CodexGen:
             s.lines.insert(rnd.randrange(1, len(s.lines)), b'{"timestamp":"2025-09-0')
         s.path.parent.mkdir(parents=True, exist_ok=True)
         s.path.write_bytes(b"".join(line + b"\n" for line in s.lines))
+        if not archived and rnd.random() < 0.05:
+            # An older state of the session archived at the same relative path.
+            old = self.root / "archived_sessions" / s.path.relative_to(self.root / "sessions")
+            old.parent.mkdir(parents=True, exist_ok=True)
+            old.write_bytes(b"".join(line + b"\n" for line in s.lines[: len(s.lines) // 2]))
         return s
 
     def tree(self, entries: int, days: int) -> None:
@@ -628,10 +677,21 @@ class CodexGen:
         while self.token_events < entries:
             clock = START + timedelta(days=rnd.randrange(days), minutes=rnd.randint(0, 16 * 60 + 50))
             n = min(entries - self.token_events, rnd.randint(1, 25))
-            parent = rnd.choice(recent) if recent and rnd.random() < 0.15 else None
+            parent = rnd.choice(recent) if recent and rnd.random() < 0.2 else None
             when = parent.clock + timedelta(minutes=rnd.randint(1, 90)) if parent else clock
-            s = self.session(when, n, parent=parent, subagent=bool(parent) and rnd.random() < 0.5)
+            kind = rnd.random()
+            s = self.session(
+                when,
+                n,
+                parent=parent,
+                subagent=bool(parent) and kind < 0.4,
+                copy=bool(parent) and kind >= 0.7,
+            )
             recent = [*recent[-20:], s]
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "expected.json").write_bytes(
+            orjson.dumps(self.expected, option=orjson.OPT_INDENT_2) + b"\n"
+        )
 
 
 # -- jcode -------------------------------------------------------------------------------------

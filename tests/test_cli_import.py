@@ -91,8 +91,8 @@ def test_importing_the_ledger_into_itself_is_a_one_line_error(runner: CliRunner,
 def test_an_import_while_another_holds_the_ledger_waits_for_it(
     runner: CliRunner, log_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI waits for a running import (here: one that never ends, so a short wait) and
-    says so in one line when it gives up."""
+    """The CLI says it waits for a running import (here: one that never ends, so a short
+    wait), and says so in one line when it gives up."""
     import jusage.importers.claude_code as claude_code
 
     real = claude_code.ImportIndex
@@ -107,7 +107,9 @@ def test_an_import_while_another_holds_the_ledger_waits_for_it(
             main, ["import", "claude-code", "--path", str(SOURCES["claude-code"]), "--log", str(log_path)]
         )
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"Error: another import into {log_path} is running"
+    waiting, error = result.stderr.strip().splitlines()
+    assert waiting.startswith(f"jusage: waiting for another import into {log_path} to finish (pid ")
+    assert error.startswith(f"Error: another import into {log_path} is running (pid ")
 
 
 def _transcript(folder: Path) -> Path:
@@ -178,3 +180,90 @@ def test_without_a_path_the_agents_own_folder_is_imported(
     assert result.exit_code == 0, result.output
     expected = orjson.loads((SOURCES[source] / "expected.json").read_bytes())
     assert orjson.loads(result.stdout)["events_added"] == expected["events"]
+
+
+# -- telling the user what happened ----------------------------------------------------------
+
+
+def test_the_summary_says_one_of_each_in_the_singular() -> None:
+    """One file, one entry, one event, one correction: no "1 corrections"."""
+    from jusage.importers import ImportSummary
+
+    one = ImportSummary("codex", 1, 1, 1, 1, 1, 1, 1, 1).describe()
+    assert one == (
+        "codex: 1 of 1 file read, 1 entry, 1 event added, 1 duplicate skipped, 1 correction, "
+        "1 malformed record, 1 not billed (synthetic)"
+    )
+    two = ImportSummary("codex", 2, 2, 2, 2, 2, 2, 2, 2).describe()
+    assert "2 entries, 2 events added, 2 duplicates skipped, 2 corrections, 2 malformed records" in two
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_the_text_summary_shows_every_count_the_json_has(
+    runner: CliRunner, log_path: Path, tmp_path: Path, source: str
+) -> None:
+    """Each number of --json appears in the one-line summary (malformed and skipped included)."""
+    args = ["import", source, "--path", str(SOURCES[source]), "--log", str(log_path)]
+    as_json = orjson.loads(runner.invoke(main, [*args, "--json"]).stdout)
+    other = tmp_path / "other" / "events.jsonl"
+    text = runner.invoke(main, ["import", source, "--path", str(SOURCES[source]), "--log", str(other)]).stdout
+    numbers = [int(word) for word in text.replace(",", " ").split() if word.isdigit()]
+    assert sorted(numbers) == sorted(value for key, value in as_json.items() if key != "source")
+
+
+def test_an_import_that_finds_no_history_says_where_it_looked(
+    runner: CliRunner, log_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Codex folder: the summary, then where it looked and how to name another folder;
+    still exit status 0 (nothing to import is not a failure)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    result = runner.invoke(main, ["import", "codex", "--log", str(log_path)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("codex: 0 of 0 files read")
+    assert str(tmp_path / "home" / ".codex") in result.stderr
+    assert "--path" in result.stderr
+
+
+def test_an_import_of_a_folder_without_usage_says_so(
+    runner: CliRunner, log_path: Path, tmp_path: Path
+) -> None:
+    """A --path that holds no usage (an empty folder, or files without any): where it looked."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(main, ["import", "gemini-cli", "--path", str(empty), "--log", str(log_path)])
+    assert result.exit_code == 0 and str(empty) in result.stderr and "--path" in result.stderr
+    again = runner.invoke(
+        main, ["import", "gemini-cli", "--path", str(SOURCES["gemini-cli"]), "--log", str(log_path)]
+    )
+    assert again.stderr == ""
+
+
+def test_an_import_waiting_for_another_says_for_whom(runner: CliRunner, log_path: Path) -> None:
+    """While another import holds the ledger, the CLI says it waits and for which process,
+    then does its work once the other is done."""
+    import os
+    import threading
+
+    log_path.parent.mkdir(parents=True)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with ImportIndex(log_path):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    threading.Timer(0.3, release.set).start()
+    try:
+        result = runner.invoke(
+            main, ["import", "codex", "--path", str(SOURCES["codex"]), "--log", str(log_path)]
+        )
+    finally:
+        release.set()
+        holder.join()
+    assert result.exit_code == 0, result.output
+    assert "waiting" in result.stderr and f"pid {os.getpid()}" in result.stderr
+    assert " 0 events added" not in result.stdout

@@ -129,3 +129,15 @@ def test_a_file_that_never_can_be_events_is_rejected_with_a_reason(data: bytes, 
     with pytest.raises(DropRejected, match=reason) as caught:
         parse_drop(data, host="h")
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [65, 254, 1_000, 3_000])
+@pytest.mark.parametrize("lines", [False, True])
+def test_a_drop_nested_too_deep_is_rejected_with_a_reason(depth: int, lines: bool) -> None:
+    """A value nested past MAX_DEPTH (254 levels made the id's own JSON fail before) is a
+    reason to reject the file, in one line, never an exception."""
+    nested = b'{"ts": 1767225600, "prompt": 5, "x": ' + b"[" * depth + b"]" * depth + b"}"
+    data = b'{"ts": 1767225600, "prompt": 7}\n' + nested + b"\n" if lines else nested
+    with pytest.raises(DropRejected, match="nested") as caught:
+        parse_drop(data, host="h")
+    assert "\n" not in str(caught.value)

@@ -67,3 +67,18 @@ def test_a_busy_importer_makes_the_hook_give_up_quickly(
     with ImportIndex(store.path):
         message = run_claude_hook(orjson.dumps({"transcript_path": str(transcript)}), store)
     assert message.startswith("jusage hook: another import is running")
+
+
+def test_a_line_nested_too_deep_does_not_stop_the_hook_importing(tmp_path: Path) -> None:
+    """A transcript line with a tool result nested a thousand levels deep is skipped; the
+    lines around it, and those the session writes later, are imported by each Stop."""
+    transcript = tmp_path / "projects" / "-p" / "s1.jsonl"
+    transcript.parent.mkdir(parents=True)
+    deep = _line("m2")[:-1] + b',"toolUseResult":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    transcript.write_bytes(b"\n".join([_line("m1"), deep, _line("m3")]) + b"\n")
+    store = Store(tmp_path / "ledger" / "events.jsonl")
+    payload = orjson.dumps({"transcript_path": str(transcript), "hook_event_name": "Stop"})
+    assert run_claude_hook(payload, store) == "jusage: 2 events added, 0 corrections"
+    with transcript.open("ab") as fh:
+        fh.write(_line("m4") + b"\n")
+    assert run_claude_hook(payload, store) == "jusage: 1 event added, 0 corrections"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import multiprocessing
+import os
 import shutil
 from array import array
 from datetime import UTC, datetime
@@ -241,6 +242,73 @@ def test_the_non_sidechain_copy_is_preferred(store: Store, projects: Path) -> No
     import_claude_code(store, [projects])
     [event] = events(store)
     assert "role" not in event
+
+
+# -- /btw side questions: a sidechain replays main-line responses under new request ids ------
+
+
+def _btw(projects: Path) -> tuple[Path, Path]:
+    """A session whose /btw side question replays its main-line response m1 (same message id,
+    new request id, ``isSidechain``) and adds a response of its own, m3."""
+    main = write(projects / "s1.jsonl", line("m1", "r1", cr=900), line("m2", "r2"))
+    aside = write(
+        projects / "s1" / "subagents" / "agent-aside_question-c5e5c961a7749e08.jsonl",
+        line("m1", "r9", cr=900, side=True),
+        line("m3", "r10", side=True),
+    )
+    os.utime(aside, ns=(main.stat().st_mtime_ns - 10**9,) * 2)  # the main transcript grows on after
+    return main, aside
+
+
+def test_a_side_question_replaying_a_main_line_response_counts_it_once(store: Store, projects: Path) -> None:
+    """The replay is the same response, billed once: the main-line copy is kept; the side
+    question's own response (another message id) counts."""
+    _btw(projects)
+    summary = import_claude_code(store, [projects])
+    found = {e["id"]: e for e in events(store)}
+    assert len(found) == 3 and summary.duplicates == 1
+    assert sorted(e.get("role", "main") for e in found.values()) == ["main", "main", "subagent"]
+    assert totals(store)["cached"] == 900
+
+
+def test_a_replay_read_in_a_later_run_than_its_main_line_counts_once(store: Store, projects: Path) -> None:
+    """The main transcript imported first (a Stop hook), the side question's file later."""
+    main, aside = _btw(projects)
+    import_claude_code(store, [main])
+    assert import_claude_code(store, [aside]).events_added == 1
+    assert len(events(store)) == 3 and totals(store)["cached"] == 900
+
+
+def test_a_replay_read_before_its_main_line_still_counts_once(store: Store, projects: Path) -> None:
+    """Even when the side question's file is imported first, the main line adds nothing."""
+    main, aside = _btw(projects)
+    import_claude_code(store, [aside])
+    assert import_claude_code(store, [main]).events_added == 1
+    assert len(events(store)) == 3 and totals(store)["cached"] == 900
+
+
+def test_a_replay_in_the_same_file_keeps_the_main_line_copy(store: Store, projects: Path) -> None:
+    """Older versions wrote sidechains into the main transcript: first or last, one event."""
+    write(projects / "a.jsonl", line("m1", "r9", side=True), line("m1", "r1"))
+    import_claude_code(store, [projects])
+    [event] = events(store)
+    assert "role" not in event
+
+
+def test_replays_are_still_recognised_after_the_index_is_rebuilt(store: Store, projects: Path) -> None:
+    """The index is a cache: lost, every transcript is read again and nothing doubles."""
+    _btw(projects)
+    import_claude_code(store, [projects])
+    index_path(store.path).unlink()
+    assert import_claude_code(store, [projects]).events_added == 0
+
+
+def test_two_main_line_copies_under_other_request_ids_stay_two_calls(store: Store, projects: Path) -> None:
+    """Only a sidechain copy is a replay: the pair rule stands for the main line."""
+    write(projects / "a.jsonl", line("m1", "r1"))
+    write(projects / "b.jsonl", line("m1", "r2"))
+    import_claude_code(store, [projects])
+    assert len(events(store)) == 2
 
 
 def test_progress_lines_mirror_subagent_files_and_count_once(store: Store, projects: Path) -> None:
@@ -547,9 +615,9 @@ def test_a_resumed_session_with_a_repeated_key_counts_each_message_once(
     real = claude_code._winners
     k3, k4 = key_of("m3", "req_1"), key_of("m4", "req_1")
 
-    def clashing(pending: Any, tally: Any) -> tuple[bytes, bytes, bytes]:  # m4 hashes like m3
-        keys, counts, blob = real(pending, tally)
-        return array("Q", [k3 if k == k4 else k for k in array("Q", keys)]).tobytes(), counts, blob
+    def clashing(pending: Any, tally: Any) -> tuple[bytes, bytes, bytes, bytes]:  # m4 hashes like m3
+        keys, counts, aliases, blob = real(pending, tally)
+        return array("Q", [k3 if k == k4 else k for k in array("Q", keys)]).tobytes(), counts, aliases, blob
 
     monkeypatch.setattr(claude_code, "_winners", clashing)
     summary = import_claude_code(store, [tmp_path / "claude" / "projects"], workers=1)

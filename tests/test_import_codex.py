@@ -249,3 +249,184 @@ def test_any_json_in_any_field_is_never_fatal(tmp_path: Path, lines: list[bytes]
         again = import_codex(ledger, [home])
         assert again.events_added == 0
         assert all(isinstance(event, dict) for event in events(ledger))
+
+
+# -- copies without lineage, archived copies, and what ccusage reads besides rollouts ----------
+
+OTHER = "019a9778-0000-7000-8000-000000000002"
+HISTORY_TS = ("2025-09-01T10:00:05.123Z", "2025-09-01T10:00:09.456Z")
+
+
+def history() -> list[bytes]:
+    """Two turns of a session, as a branch or a goal rollout copies them (times kept)."""
+    return [
+        turn("gpt-5-codex"),
+        count(usage(900, 800, 50, 20), usage(500, 400, 30, 10), HISTORY_TS[0]),
+        count(usage(1900, 1600, 90, 20), usage(1000, 800, 40, 0), HISTORY_TS[1]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [[meta(OTHER)], [meta(OTHER, source="exec")], []],
+    ids=["branch-without-fork-metadata", "goal-rollout-copy", "no-session-meta"],
+)
+def test_a_request_copied_into_another_file_without_lineage_counts_once(
+    store: Store, tmp_path: Path, head: list[bytes]
+) -> None:
+    """The same time (to the millisecond), model and counts in two files is one request,
+    whatever the files say of themselves; the copy's own later turn counts."""
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), *history())
+    own = count(usage(3000, 2000, 120, 20), usage(1100, 400, 30, 0), "2025-09-01T11:00:00.000Z")
+    rollout(home, OTHER, *head, *history(), own, stamp="2025-09-01T11-00-00")
+    summary = import_codex(store, [home])
+    assert [e["prompt"] for e in events(store)] == [500, 1000, 1100]
+    assert summary.duplicates == 2
+
+
+def test_a_copy_imported_in_a_later_run_or_after_the_index_is_lost_adds_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    """Exactly once across runs: the copy in a later run, then everything again from scratch."""
+    from jusage.importers.index import index_path
+
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), *history())
+    import_codex(store, [home])
+    rollout(home, OTHER, meta(OTHER), *history(), stamp="2025-09-01T11-00-00")
+    assert import_codex(store, [home]).events_added == 0
+    index_path(store.path).unlink()
+    assert import_codex(store, [home]).events_added == 0
+    assert len(events(store)) == 2
+
+
+def test_the_same_counts_a_millisecond_apart_are_two_requests(store: Store, tmp_path: Path) -> None:
+    """Only the same time to the millisecond makes a copy."""
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), turn("gpt-5"), count(None, usage(500, 0, 30), "2025-09-01T10:00:05.123Z"))
+    rollout(
+        home,
+        OTHER,
+        meta(OTHER),
+        turn("gpt-5"),
+        count(None, usage(500, 0, 30), "2025-09-01T10:00:05.124Z"),
+        stamp="2025-09-01T11-00-00",
+    )
+    assert import_codex(store, [home]).events_added == 2
+
+
+def test_history_imported_before_request_times_were_keys_is_still_recognised(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger whose turns were imported by an earlier version (identified by lineage
+    only): its rollouts are read once more, so a later copy of them adds nothing."""
+    from jusage.importers import codex
+
+    home = tmp_path / "codex"
+    rollout(home, SID, meta(), *history())
+    real = codex._turn
+    monkeypatch.setattr(codex, "KEYS_VERSION", 1)
+    monkeypatch.setattr(codex, "_turn", lambda keys, *rest: real(keys[-1:], *rest))  # the lineage only
+    import_codex(store, [home])
+    monkeypatch.undo()
+    rollout(home, OTHER, meta(OTHER), *history(), stamp="2025-09-01T11-00-00")
+    summary = import_codex(store, [home])
+    assert summary.events_added == 0 and len(events(store)) == 2
+
+
+def test_a_session_archived_under_the_same_relative_path_is_read_from_the_live_file(
+    store: Store, tmp_path: Path
+) -> None:
+    """archived_sessions/ and sessions/ holding the same relative path: one session, the
+    live file wins (its project, not the archived copy's)."""
+    home = tmp_path / "codex"
+    live = rollout(home, SID, meta(), *history())
+    archived = home / "archived_sessions" / live.relative_to(home / "sessions")
+    archived.parent.mkdir(parents=True)
+    archived.write_bytes(live.read_bytes().replace(b"/src/p", b"/old/place"))
+    summary = import_codex(store, [home])
+    assert summary.files_seen == 1
+    assert {e["project"] for e in events(store)} == {"/src/p"}
+
+
+@pytest.mark.parametrize(
+    ("stamp", "ts"),
+    [(1_756_720_805, 1_756_720_805), (1_756_720_805_123, 1_756_720_805), (1_756_720_805.5, 1_756_720_805)],
+    ids=["seconds", "milliseconds", "fraction"],
+)
+def test_a_numeric_timestamp_is_epoch_seconds_or_milliseconds(
+    store: Store, tmp_path: Path, stamp: float, ts: int
+) -> None:
+    """As ccusage reads it: seconds, or milliseconds when above 1e10."""
+    home = tmp_path / "codex"
+    line = orjson.loads(count(usage(900, 800, 50), usage(500, 400, 30)))
+    line["timestamp"] = stamp
+    rollout(home, SID, meta(), turn("gpt-5"), orjson.dumps(line))
+    summary = import_codex(store, [home])
+    assert summary.malformed == 0
+    assert [e["ts"] for e in events(store)] == [ts]
+
+
+EXEC = [
+    {"type": "thread.started", "thread_id": "0199a213-81c0-7800-8aa1-bbab2a035a53"},
+    {"type": "turn.started"},
+    {"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": "Done."}},
+    {
+        "type": "turn.completed",
+        "usage": {"input_tokens": 24763, "cached_input_tokens": 24448, "output_tokens": 122},
+    },
+    {"type": "turn.started"},
+    {
+        "type": "turn.completed",
+        "timestamp": "2025-09-01T10:00:09.000Z",
+        "model": "gpt-5-codex",
+        "usage": {"input_tokens": 30000, "cached_input_tokens": 24000, "output_tokens": 300},
+    },
+]
+
+
+def test_saved_codex_exec_json_output_is_read(store: Store, tmp_path: Path) -> None:
+    """`codex exec --json > out.jsonl`: each turn.completed's usage is one turn (its time,
+    else the file's), and a copy of the file adds nothing."""
+    import os
+
+    saved = tmp_path / "out.jsonl"
+    saved.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in EXEC))
+    os.utime(saved, (1_756_720_800, 1_756_720_800))
+    summary = import_codex(store, [saved])
+    first, second = events(store)
+    assert (first["prompt"], first["cached"], first["completion"], first["ts"]) == (
+        24763,
+        24448,
+        122,
+        1_756_720_800,
+    )
+    assert (second["prompt"], second["model"], second["ts"]) == (30000, "gpt-5-codex", 1_756_720_809)
+    assert summary.malformed == 0
+    copy = tmp_path / "copy" / "again.jsonl"
+    copy.parent.mkdir()
+    copy.write_bytes(saved.read_bytes())
+    assert import_codex(store, [copy]).events_added == 0
+
+
+def test_a_generated_tree_imports_to_the_generators_totals(store: Store, tmp_path: Path) -> None:
+    """Forks, subagents, copies without lineage, numeric times, archived copies, re-emitted
+    counters and malformed lines: the generator's own sums, once, whatever runs again."""
+    import sys
+
+    from agents import ROOT, same_totals, totals
+
+    from jusage.importers.index import index_path
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gen_transcripts
+
+    home = tmp_path / "tree" / "codex"
+    gen_transcripts.CodexGen(home, gen_transcripts.Rand(11), malformed=True).tree(1500, 20)
+    expected = orjson.loads((home / "expected.json").read_bytes())
+    import_codex(store, [home])
+    assert same_totals(totals(store), expected)
+    index_path(store.path).unlink()
+    assert import_codex(store, [home]).events_added == 0
+    assert same_totals(totals(store), expected)

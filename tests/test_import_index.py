@@ -208,6 +208,19 @@ def test_a_ledger_line_with_a_huge_count_does_not_break_later_imports(log: Path)
     assert first.events_added > 0 and again.events_added == 0
 
 
+def test_a_ledger_line_nested_too_deep_is_not_taken_for_the_event_it_names(log: Path) -> None:
+    """A line the log readers skip (nested past MAX_DEPTH) counts in no report, so the event
+    whose id it bears is imported again when the index is rebuilt from the ledger."""
+    import_jcode(Store(log), [JCODE])
+    lines = log.read_bytes().splitlines()
+    first = orjson.loads(lines[0])
+    deep = orjson.dumps(first)[:-1] + b',"x":' + b"[" * 100 + b"]" * 100 + b"}"
+    log.write_bytes(b"\n".join([deep, *lines[1:]]) + b"\n")
+    index_path(log).unlink()
+    assert import_jcode(Store(log), [JCODE]).events_added == 1
+    assert len(Store(log).load()) == len(lines)
+
+
 def test_huge_counts_in_transcripts_are_malformed(log: Path, tmp_path: Path) -> None:
     """A jcode count or a Claude Code entry's tokens of 2**53 or more make a malformed line;
     the rest imports, now and in later runs, and what was imported is taken back whole when

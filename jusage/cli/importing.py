@@ -46,10 +46,26 @@ def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] 
             bar_holder[0].__exit__(None, None, None)
 
 
+Finder = Callable[..., list[Path]]
+"""An importer's ``default_<agent>_paths``: the folders it reads without ``--path``."""
+
+_NAMES = {
+    "claude-code": "Claude Code",
+    "codex": "Codex",
+    "jcode": "jcode",
+    "gemini-cli": "Gemini CLI",
+    "opencode": "OpenCode",
+    "qwen-code": "Qwen Code",
+    "amp": "Amp",
+    "copilot-cli": "Copilot CLI",
+}
+
+
 def _run(
     importer: Callable[..., ImportSummary],
     log_path: Path | None,
     paths: Sequence[Path],
+    defaults: Finder,
     as_json: bool,
     label: str,
 ) -> None:
@@ -58,9 +74,18 @@ def _run(
     from jusage.importers import ImportBusyError, ImportPathError
 
     store = _store(log_path)
+    chosen = list(paths) or defaults()
     try:
         with _progress(not as_json, label) as progress:
-            summary = importer(store, list(paths), progress=progress)
+            try:
+                summary = importer(store, chosen, progress=progress, lock_timeout=0)
+            except ImportBusyError as busy:
+                # Tried without waiting first, so that a wait is never silent.
+                holder = f" ({busy.holder})" if busy.holder else ""
+                click.echo(
+                    f"jusage: waiting for another import into {store.path} to finish{holder}", err=True
+                )
+                summary = importer(store, chosen, progress=progress)
     except ImportPathError as exc:
         raise CliError(str(exc)) from None
     except ImportBusyError as exc:
@@ -75,6 +100,21 @@ def _run(
         echo_json(dataclasses.asdict(summary))
     else:
         click.echo(summary.describe())
+    if summary.entries == 0 and summary.files_read == summary.files_seen:
+        _say_where_it_looked(label, list(paths) or defaults(found_only=False), summary.files_seen)
+
+
+def _say_where_it_looked(label: str, searched: Sequence[Path], files: int) -> None:
+    """On stderr: the folders an import that found no usage looked in, and how to name others."""
+    name = _NAMES.get(label, label)
+    where = ", ".join(f"{path}{'' if path.exists() else ' (missing)'}" for path in searched) or "nowhere"
+    from jusage.importers.common import counted
+
+    found = f"no usage in the {counted(files, 'file')} below" if files else f"no {name} history in"
+    click.echo(f"jusage: found {found} {where}", err=True)
+    click.echo(
+        f"If {name} keeps it elsewhere, name it: jusage import {label} --path FOLDER_OR_FILE", err=True
+    )
 
 
 _path_option = click.option(
@@ -126,8 +166,14 @@ def import_claude(paths: tuple[Path, ...], log_path: Path | None, as_json: bool)
     from jusage.importers import default_claude_paths, import_claude_code
     from jusage.parallel import cpu_workers
 
-    chosen = list(paths) or default_claude_paths()
-    _run(partial(import_claude_code, workers=cpu_workers()), log_path, chosen, as_json, "claude-code")
+    _run(
+        partial(import_claude_code, workers=cpu_workers()),
+        log_path,
+        paths,
+        default_claude_paths,
+        as_json,
+        "claude-code",
+    )
 
 
 @import_group.command("codex")
@@ -146,8 +192,7 @@ def import_codex_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bo
     """
     from jusage.importers import default_codex_paths, import_codex
 
-    chosen = list(paths) or default_codex_paths()
-    _run(import_codex, log_path, chosen, as_json, "codex")
+    _run(import_codex, log_path, paths, default_codex_paths, as_json, "codex")
 
 
 @import_group.command("jcode")
@@ -164,8 +209,7 @@ def import_jcode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bo
     """
     from jusage.importers import default_jcode_paths, import_jcode
 
-    chosen = list(paths) or default_jcode_paths()
-    _run(import_jcode, log_path, chosen, as_json, "jcode")
+    _run(import_jcode, log_path, paths, default_jcode_paths, as_json, "jcode")
 
 
 @import_group.command("gemini-cli")
@@ -184,8 +228,7 @@ def import_gemini_cli_cmd(paths: tuple[Path, ...], log_path: Path | None, as_jso
     """
     from jusage.importers import default_gemini_cli_paths, import_gemini_cli
 
-    chosen = list(paths) or default_gemini_cli_paths()
-    _run(import_gemini_cli, log_path, chosen, as_json, "gemini-cli")
+    _run(import_gemini_cli, log_path, paths, default_gemini_cli_paths, as_json, "gemini-cli")
 
 
 @import_group.command("opencode")
@@ -206,8 +249,7 @@ def import_opencode_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json:
     """
     from jusage.importers import default_opencode_paths, import_opencode
 
-    chosen = list(paths) or default_opencode_paths()
-    _run(import_opencode, log_path, chosen, as_json, "opencode")
+    _run(import_opencode, log_path, paths, default_opencode_paths, as_json, "opencode")
 
 
 @import_group.command("qwen-code")
@@ -226,8 +268,7 @@ def import_qwen_code_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json
     """
     from jusage.importers import default_qwen_code_paths, import_qwen_code
 
-    chosen = list(paths) or default_qwen_code_paths()
-    _run(import_qwen_code, log_path, chosen, as_json, "qwen-code")
+    _run(import_qwen_code, log_path, paths, default_qwen_code_paths, as_json, "qwen-code")
 
 
 @import_group.command("amp")
@@ -247,8 +288,7 @@ def import_amp_cmd(paths: tuple[Path, ...], log_path: Path | None, as_json: bool
     """
     from jusage.importers import default_amp_paths, import_amp
 
-    chosen = list(paths) or default_amp_paths()
-    _run(import_amp, log_path, chosen, as_json, "amp")
+    _run(import_amp, log_path, paths, default_amp_paths, as_json, "amp")
 
 
 @import_group.command("copilot-cli")
@@ -269,8 +309,7 @@ def import_copilot_cli_cmd(paths: tuple[Path, ...], log_path: Path | None, as_js
     """
     from jusage.importers import default_copilot_cli_paths, import_copilot_cli
 
-    chosen = list(paths) or default_copilot_cli_paths()
-    _run(import_copilot_cli, log_path, chosen, as_json, "copilot-cli")
+    _run(import_copilot_cli, log_path, paths, default_copilot_cli_paths, as_json, "copilot-cli")
 
 
 @click.group(name="hook")

@@ -62,12 +62,13 @@ __all__ = ["SOURCE", "amp_files", "default_amp_paths", "import_amp"]
 SOURCE = "amp"
 
 
-def default_amp_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_amp_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """Amp's data folders: each entry of ``$AMP_DATA_DIR`` (comma-separated, as ccusage reads
-    it), else ``$XDG_DATA_HOME/amp`` (or ``~/.local/share/amp``); those that exist."""
+    it), else ``$XDG_DATA_HOME/amp`` (or ``~/.local/share/amp``); those that exist (all of
+    them when ``found_only`` is false)."""
     env = os.environ if env is None else env
     configured = [p.strip() for p in env.get("AMP_DATA_DIR", "").split(",") if p.strip()]
-    return existing([Path(p).expanduser() for p in configured] or [data_home(env) / "amp"])
+    return existing([Path(p).expanduser() for p in configured] or [data_home(env) / "amp"], found_only)
 
 
 def _roots(folder: Path) -> list[Path]:

@@ -18,10 +18,14 @@ Rules (see ``docs/ccusage-differences.md`` for how they compare with ccusage):
 
 * One message is identified by ``(message.id, requestId)``; every copy of it (streaming
   chunks, resumed sessions, sidechain replays, progress mirrors, later runs) counts once.
-  Lines without ``message.id`` are identified by their ``uuid``.
-* Of the copies, the one with the most tokens wins. When a larger copy arrives after a
-  smaller one was recorded, a correcting event adds the difference (same ``ts`` as the
-  original); within one file a non-sidechain copy is preferred over a sidechain one.
+  A sidechain copy with the same ``message.id`` and another ``requestId`` is the same
+  message too (a ``/btw`` side question replays main-line responses so; ccusage's rule);
+  two main-line copies under different ``requestId`` s are two requests. Lines without
+  ``message.id`` are identified by their ``uuid``.
+* Of the copies, a main-line one wins over a sidechain one, else the one with the most
+  tokens. When a larger copy of the same key arrives after a smaller one was recorded, a
+  correcting event adds the difference (same ``ts`` as the original); a copy matched by its
+  message id alone adds nothing once another was recorded.
 * ``<synthetic>`` messages, and user or summary lines, never count.
 * Anthropic's ``input_tokens`` excludes the cache; jusage's ``prompt`` includes it.
 """
@@ -31,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import os
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from jusage.events import MAX_COST_USD, MAX_TS
 from jusage.importers.common import (
     ImportPathError,
     ImportSummary,
@@ -58,6 +63,7 @@ from jusage.importers.common import (
 )
 from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, FileMark, ImportIndex
 from jusage.parallel import ordered_map
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = [
@@ -74,11 +80,12 @@ ID_PREFIX = ID_PREFIXES[SOURCE]
 """Event ids are ``cc-`` + 16 hex digits of the message key; corrections add ``#c<total>``."""
 
 
-def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_claude_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """Claude Code config folders to import from.
 
     ``$CLAUDE_CONFIG_DIR`` (comma-separated) when set, else ``$XDG_CONFIG_HOME/claude`` (or
-    ``~/.config/claude``) and ``~/.claude``; only folders that exist are returned.
+    ``~/.config/claude``) and ``~/.claude``; only folders that exist are returned, unless
+    ``found_only`` is false (then every folder looked for, to say where).
     """
     env = os.environ if env is None else env
     configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
@@ -88,6 +95,8 @@ def default_claude_paths(env: Mapping[str, str] | None = None) -> list[Path]:
         home = Path(env.get("HOME") or Path.home())
         xdg = env.get("XDG_CONFIG_HOME", "").strip()
         candidates = [(Path(xdg) if xdg else home / ".config") / "claude", home / ".claude"]
+    if not found_only:
+        return candidates
     out: list[Path] = []
     for path in candidates:
         resolved = path.resolve()
@@ -163,18 +172,22 @@ def import_claude_code(
         marks = index.marks(SOURCE, [p for p, _ in found if p in stamps] + [p for p, _ in singles])
         jobs = [(p, st, marks.get(p)) for p, st in found]
         jobs += [(p, st, marks.get(p)) for p, st in singles if changed_since(st, marks.get(p))]
+        # Files that replay the main conversation last: the main-line copies are met first.
+        jobs.sort(key=lambda job: job[0].rpartition(os.sep)[2].startswith(_REPLAYS))
         total = total_bytes(jobs)
         n = (workers or 1) if total >= PARALLEL_BYTES else 1
         chunk = max(1, min(256, len(jobs) // (16 * n)))
         done = 0
         out: list[bytes] = []
         pending = 0
-        for path, mark, keys, counts, blob, file_tally in ordered_map(_parse_file, jobs, n, chunksize=chunk):
+        for path, mark, keys, counts, aliases, blob, file_tally in ordered_map(
+            _parse_file, jobs, n, chunksize=chunk
+        ):
             tally.merge(file_tally)
             if mark is None:
                 continue
             if keys:
-                pending += _settle(keys, counts, blob, index, tally, out)
+                pending += _settle(keys, counts, aliases, blob, index, tally, out)
                 if pending >= 20000:
                     store.append_lines(out)
                     out = []
@@ -188,6 +201,10 @@ def import_claude_code(
         index.commit()
     return tally.summary(SOURCE)
 
+
+_REPLAYS = ("agent-aside_question-", "agent-acompact-")
+"""Names of the subagent transcripts that replay the main conversation: a ``/btw`` side
+question's, and the one that compacts the context."""
 
 PARALLEL_BYTES = 32 << 20
 """Below this many bytes to read, an import stays in one process (starting workers costs)."""
@@ -246,11 +263,11 @@ cache read, 5m and 1h split (``None`` without a split), timestamp, project, sess
 and costUSD, exactly as they appeared."""
 
 
-Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, Tally]
+Parsed = tuple[str, FileMark | None, bytes, bytes, bytes, bytes, Tally]
 """What a worker sends back for one file, in a compact form that is cheap to pickle: the
 path, the mark after it, the winners' keys (an ``array("Q")``'s bytes), their counts and ts
-(six per key, an ``array("q")``'s bytes) and their event lines joined by newlines, and the
-file's counters."""
+(six per key, an ``array("q")``'s bytes), their message aliases (two per key, see
+:func:`_winners`) and their event lines joined by newlines, and the file's counters."""
 
 
 def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
@@ -258,13 +275,14 @@ def _parse_file(job: tuple[str, os.stat_result, FileMark | None]) -> Parsed:
     path, st, mark = job
     tally = Tally()
     pending: dict[Any, Entry] = {}
+    messages: Messages = {}
     final = None
     for block, after in read_new_blocks(path, st, mark, tally):
         if block:
-            _collect(_usage_lines(block, tally), pending, tally)
+            _collect(_usage_lines(block, tally), pending, messages, tally)
         final = after
-    keys, counts, blob = _winners(pending, tally)
-    return path, final, keys, counts, blob, tally
+    keys, counts, aliases, blob = _winners(pending, tally)
+    return path, final, keys, counts, aliases, blob, tally
 
 
 def _usage_lines(block: bytes, tally: Tally) -> list[bytes]:
@@ -303,21 +321,25 @@ def _usage_lines(block: bytes, tally: Tally) -> list[bytes]:
     return out
 
 
-def _collect(lines: list[bytes], pending: dict[Any, Entry], tally: Tally) -> None:
+def _collect(lines: list[bytes], pending: dict[Any, Entry], messages: Messages, tally: Tally) -> None:
     """Keep, per message, its best copy among ``lines`` (and those met before in the file).
 
     ``lines`` are the lines that mention usage (see :func:`_usage_lines`).
     """
     decode = _decode_line
-    # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes.
-    errors = (msgspec.DecodeError, UnicodeDecodeError)
+    # msgspec raises UnicodeDecodeError for bad UTF-8 in a string it decodes, and
+    # RecursionError when the caller's stack leaves no room (the full parse decides then).
+    errors = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
     find = pending.get
     entries = duplicates = skipped = malformed = 0
     for line in lines:
+        if too_deep(line):  # whether msgspec could read it would depend on the stack
+            malformed += 1
+            continue
         try:
             rec = decode(line)
         except errors:
-            _collect_general(line, pending, tally)
+            _collect_general(line, pending, messages, tally)
             continue
         # msgspec does not check the UTF-8 of strings it skips; orjson (the rule) does.
         if not line.isascii():
@@ -355,7 +377,15 @@ def _collect(lines: list[bytes], pending: dict[Any, Entry], tally: Tally) -> Non
         )
         entries += 1
         mid = msg.id
-        key = (mid, entry.requestId) if mid else ("uuid", entry.uuid or line)
+        if mid:
+            pair = (mid, entry.requestId)
+            if mid in messages or pair in pending:
+                duplicates += _keep(pending, messages, pair, (total, side, rec, entry))
+            else:  # the usual case, a message met for the first time, inline
+                pending[pair] = (total, side, rec, entry)
+                messages[mid] = [pair]
+            continue
+        key = ("uuid", entry.uuid or line)
         found = find(key)
         if found is not None:
             duplicates += 1
@@ -374,8 +404,39 @@ Entry = tuple[Any, bool, Any, Any]
 """A message's best copy so far: its token total, whether it is a sidechain copy, the line
 (decoded or parsed) and the entry in it that carries the message."""
 
+Messages = dict[Any, list[Any]]
+"""The keys ``(message.id, requestId)`` of a file's best copies, by message id."""
 
-def _collect_general(line: bytes, pending: dict[Any, Entry], tally: Tally) -> None:
+
+def _keep(pending: dict[Any, Entry], messages: Messages, key: Any, copy: Entry) -> bool:
+    """Keep ``copy`` (of the message with ``key``) if it is the best copy of its message so
+    far; whether it is a copy of a message met before.
+
+    A copy is of the same message as another with the same key, or (a ``/btw`` side question
+    replaying the main line under a new request id) with the same message id when either is
+    a sidechain copy. The best copy is a main-line one, else the one with the most tokens.
+    """
+    found = pending.get(key)
+    same = key
+    if found is None:
+        for other in messages.get(key[0], ()):
+            if copy[1] or pending[other][1]:
+                same, found = other, pending[other]
+                break
+        else:
+            pending[key] = copy
+            messages.setdefault(key[0], []).append(key)
+            return False
+    if (found[1] and not copy[1]) or (found[1] == copy[1] and copy[0] > found[0]):
+        if same != key:  # the replay's best copy is now this one, under its own key
+            del pending[same]
+            keys = messages[key[0]]
+            keys[keys.index(same)] = key
+        pending[key] = copy
+    return True
+
+
+def _collect_general(line: bytes, pending: dict[Any, Entry], messages: Messages, tally: Tally) -> None:
     """The same rules as :func:`_collect` for a line of any shape, parsed in full."""
     try:
         obj = orjson.loads(line)
@@ -416,7 +477,12 @@ def _collect_general(line: bytes, pending: dict[Any, Entry], tally: Tally) -> No
         return
     tally.entries += 1
     mid = _scalar(msg.get("id"))
-    key = (mid, _scalar(entry.get("requestId"))) if mid else ("uuid", _scalar(entry.get("uuid")) or line)
+    if mid:
+        tally.duplicates += _keep(
+            pending, messages, (mid, _scalar(entry.get("requestId"))), (total, side, obj, entry)
+        )
+        return
+    key = ("uuid", _scalar(entry.get("uuid")) or line)
     found = pending.get(key)
     if found is not None:
         tally.duplicates += 1
@@ -495,8 +561,13 @@ _EVENT = (
 )
 
 
-def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, bytes]:
-    """The events of a file's best copies: packed keys, packed counts and joined lines.
+def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, bytes, bytes]:
+    """The events of a file's best copies: packed keys, packed counts, packed aliases and
+    joined lines.
+
+    The aliases of a copy are two numbers: the key that stands for its message id as a
+    main-line copy (see :func:`_settle`; the sidechain copies' is the same key plus one; 0
+    for a line without a message id), and 1 for a sidechain copy, else 0.
 
     This runs once per message, so the key is hashed and the day looked up inline, and the
     line is formatted in one step.
@@ -504,6 +575,7 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
     dumps = orjson.dumps
     keys = array("Q")
     counts = array("q")
+    aliases = array("Q")
     lines: list[bytes] = []
     labels: dict[tuple[Any, Any, Any], bytes] = {}
     blake2b = hashlib.blake2b
@@ -552,7 +624,12 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                     cw = e5 + e1
                 cw1h = min(e1, cw)
         ts = to_unix(stamp)
-        if ts is None or inp + outp + cw + cr >= MAX_COUNT:  # too many to be true, or to fit the index
+        if (
+            ts is None
+            or not 0 <= ts <= MAX_TS
+            or inp + outp + cw + cr >= MAX_COUNT  # too many to be true, or to fit the index
+            or (cost is not None and not (type(cost) in (int, float) and 0 <= cost <= MAX_COST_USD))
+        ):
             bad += 1
             continue
         # key_of(a, b), inlined: blake2b-64 of the NUL-joined parts (surrogates passed
@@ -590,28 +667,49 @@ def _winners(pending: dict[Any, Entry], tally: Tally) -> tuple[bytes, bytes, byt
                 prompt + outp,
                 key,
                 b',"role":"subagent"' if side else b"",
-                b',"cost_usd":' + dumps(float(cost))
-                if cost is not None and type(cost) in (int, float) and 0 <= cost < _INF
-                else b"",
+                b',"cost_usd":' + dumps(float(cost)) if cost is not None else b"",
             )
         )
         keys.append(key)
         counts.extend((prompt, outp, cr, cw, cw1h, ts))
+        if a == "uuid":
+            aliases.extend((0, 0))
+        else:
+            named = f"{_ALIAS}\0{a}".encode("utf-8", "surrogatepass")
+            # Even, and never 0 (which stands for no alias): its sidechain twin is one more.
+            aliases.extend(((from_bytes(blake2b(named, digest_size=8).digest(), "big") | 2) & ~1, side))
     tally.malformed += bad
     tally.entries -= bad
-    return keys.tobytes(), counts.tobytes(), b"\n".join(lines)
+    return keys.tobytes(), counts.tobytes(), aliases.tobytes(), b"\n".join(lines)
 
 
-_INF = float("inf")
+_ALIAS = "claude-code-message"
+"""The namespace of the keys that stand for a message id in the import index: an even
+number (from ``key_of(_ALIAS, message_id)``) for its main-line copies, that number plus one
+for its sidechain copies."""
+
 
 _days: dict[int, bytes] = {}
 """Local days (bytes) by quarter hour (see :func:`~jusage.importers.common.local_day`)."""
 
 
 def _settle(
-    packed_keys: bytes, packed_counts: bytes, blob: bytes, index: ImportIndex, tally: Tally, out: list[bytes]
+    packed_keys: bytes,
+    packed_counts: bytes,
+    packed_aliases: bytes,
+    blob: bytes,
+    index: ImportIndex,
+    tally: Tally,
+    out: list[bytes],
 ) -> int:
     """Against what the ledger holds: new messages, grown ones (corrections), duplicates.
+
+    A copy whose key the ledger does not hold is still a duplicate when the ledger holds a
+    copy with its message id and either of the two is a sidechain copy (a ``/btw`` side
+    question replaying the main line under a new request id): the index keeps an alias of
+    the message id for every copy recorded, and for every main-line copy met again (so an
+    index rebuilt from the ledger learns them back as the transcripts are read again, the
+    side questions' files last). The copy recorded first stays, with no correction.
 
     Appends to ``out`` the lines to write (the file's whole ``blob`` when every message in it
     is new, the usual case) and returns how many events that is.
@@ -619,20 +717,32 @@ def _settle(
     keys = array("Q")
     keys.frombytes(packed_keys)
     listed = keys.tolist()
+    packed = array("Q")
+    packed.frombytes(packed_aliases)
+    aliases = packed.tolist()
     known = index.known(SOURCE, listed)
-    if not known and len(set(listed)) == len(listed):  # all new: the file's lines as they are
+    named, sides = aliases[0::2], aliases[1::2]
+    asked: list[int] = []
+    for key, alias, side in zip(listed, named, sides, strict=True):
+        if alias and key not in known:
+            # A main-line copy repeats a recorded sidechain copy; a sidechain copy, any copy.
+            asked += (alias, alias + 1) if side else (alias + 1,)
+    replayed = index.known(SOURCE, asked) if asked else {}
+    flat = array("q")
+    flat.frombytes(packed_counts)
+    if not known and not replayed and len(set(listed)) == len(listed):  # all new: the lines as they are
         index.put_packed(SOURCE, listed, packed_counts)
+        _remember_aliases(index, named, sides, flat, range(len(listed)))
         tally.events += len(listed)
         out.append(blob)
         return len(listed)
-    flat = array("q")
-    flat.frombytes(packed_counts)
     values = iter(flat.tolist())
     rows: list[Counts] = list(zip(values, values, values, values, values, values, strict=True))
     # Some keys were met before (resumed sessions copy earlier history). A key that repeats
     # within the file (two messages hashing alike) compares with its copy met first.
     changed: dict[int, None] = {}  # keys to record, new or grown, in order
     stale: list[int] = []  # positions of lines not to write as they are
+    remember: list[int] = []  # positions of the copies whose aliases to remember
     fixes: list[bytes] = []
     lines: list[bytes] | None = None
     fresh = 0
@@ -640,11 +750,18 @@ def _settle(
         before = known.get(key)
         counts = rows[i]
         if before is None:
+            if replayed and named[i] and (named[i] + 1 in replayed or (sides[i] and named[i] in replayed)):
+                stale.append(i)
+                tally.duplicates += 1
+                continue
             known[key] = counts
             changed[key] = None
+            remember.append(i)
             fresh += 1
             continue
         stale.append(i)
+        if not sides[i]:
+            remember.append(i)
         if counts[0] + counts[1] > before[0] + before[1]:
             if lines is None:
                 lines = blob.split(b"\n")
@@ -655,6 +772,7 @@ def _settle(
             tally.duplicates += 1
     recorded = array("q", chain.from_iterable(known[key] for key in changed))
     index.put_packed(SOURCE, list(changed), recorded.tobytes())
+    _remember_aliases(index, named, sides, flat, remember)
     tally.events += fresh
     tally.corrections += len(fixes)
     if not stale:
@@ -666,3 +784,19 @@ def _settle(
         out.extend([line for i, line in enumerate(lines) if i not in skip])
     out.extend(fixes)
     return fresh + len(fixes)
+
+
+def _remember_aliases(
+    index: ImportIndex, named: list[int], sides: list[int], counts: array[int], positions: Iterable[int]
+) -> None:
+    """Record in ``index`` the alias of the copies at ``positions`` (of their kind: main line
+    or sidechain), with their counts; copies without a message id have none."""
+    kept = [i for i in positions if named[i]]
+    if not kept:
+        return
+    own = [named[i] + sides[i] for i in kept]
+    if len(kept) == len(named):  # every copy of the file: its counts as they are
+        index.put_packed(SOURCE, own, counts.tobytes())
+        return
+    rows = array("q", chain.from_iterable(counts[6 * i : 6 * i + 6] for i in kept))
+    index.put_packed(SOURCE, own, rows.tobytes())

@@ -28,6 +28,7 @@ __all__ = [
     "by_age",
     "changed_since",
     "correction",
+    "counted",
     "gc_paused",
     "iso_to_unix",
     "local_day",
@@ -79,8 +80,10 @@ class ImportSummary:
 
     ``entries`` counts usage records met (every copy and every streaming chunk);
     ``duplicates`` those already in the ledger or met earlier in the run with no more tokens;
-    ``corrections`` the correcting events written for messages that grew; ``malformed`` lines
-    that could not be read (bad JSON, invalid UTF-8, binary data, oversized lines).
+    ``corrections`` the correcting events written for messages that grew; ``malformed``
+    records that could not be read (bad JSON, invalid UTF-8, binary data, oversized or too
+    deeply nested lines, values outside the event schema's ranges); ``skipped`` usage records
+    that were never billed (Claude Code's ``<synthetic>`` messages).
     """
 
     source: str
@@ -94,13 +97,18 @@ class ImportSummary:
     skipped: int = 0
 
     def describe(self) -> str:
-        """A one-line human summary."""
+        """A one-line human summary, with every count the summary holds."""
         return (
-            f"{self.source}: {self.files_read} of {self.files_seen} files read, "
-            f"{self.entries} entries, {self.events_added} events added, "
-            f"{self.duplicates} duplicates skipped, {self.corrections} corrections, "
-            f"{self.malformed} malformed lines"
+            f"{self.source}: {self.files_read} of {counted(self.files_seen, 'file')} read, "
+            f"{counted(self.entries, 'entry', 'entries')}, {counted(self.events_added, 'event')} added, "
+            f"{counted(self.duplicates, 'duplicate')} skipped, {counted(self.corrections, 'correction')}, "
+            f"{counted(self.malformed, 'malformed record')}, {self.skipped} not billed (synthetic)"
         )
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and ``noun``, in the plural (``plural``, else ``noun`` + s) unless ``n`` is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 class Tally:

@@ -74,12 +74,14 @@ _REASONING = (
 )
 
 
-def default_copilot_cli_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_copilot_cli_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """``$COPILOT_HOME/otel`` (else ``~/.copilot/otel``) and the file named by
-    ``$COPILOT_OTEL_FILE_EXPORTER_PATH``, those that exist."""
+    ``$COPILOT_OTEL_FILE_EXPORTER_PATH``, those that exist (all when ``found_only`` is false)."""
     env = os.environ if env is None else env
-    out = existing([env_folder(env, "COPILOT_HOME", home(env) / ".copilot") / "otel"])
+    out = existing([env_folder(env, "COPILOT_HOME", home(env) / ".copilot") / "otel"], found_only)
     exported = env.get("COPILOT_OTEL_FILE_EXPORTER_PATH", "").strip()
+    if not found_only:
+        return [*out, Path(exported).expanduser()] if exported else out
     if exported and Path(exported).expanduser().is_file():
         out.append(Path(exported).expanduser().resolve())
     return out

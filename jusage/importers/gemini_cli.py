@@ -59,10 +59,11 @@ __all__ = ["SOURCE", "default_gemini_cli_paths", "gemini_cli_files", "import_gem
 SOURCE = "gemini-cli"
 
 
-def default_gemini_cli_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """Gemini CLI's folder, ``$GEMINI_CLI_HOME/.gemini`` (else ``~/.gemini``), when it exists."""
+def default_gemini_cli_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
+    """Gemini CLI's folder, ``$GEMINI_CLI_HOME/.gemini`` (else ``~/.gemini``), when it exists
+    (or ``found_only`` is false)."""
     env = os.environ if env is None else env
-    return existing([env_folder(env, "GEMINI_CLI_HOME", home(env)) / ".gemini"])
+    return existing([env_folder(env, "GEMINI_CLI_HOME", home(env)) / ".gemini"], found_only)
 
 
 def _roots(folder: Path) -> list[Path]:

@@ -147,7 +147,14 @@ _MENTIONS_AN_ID = re.compile(("|".join(f'"{re.escape(prefix)}' for prefix in ID_
 
 
 class ImportBusyError(RuntimeError):
-    """Another import into the same ledger holds the lock and did not finish in time."""
+    """Another import into the same ledger holds the lock and did not finish in time.
+
+    ``holder`` says which process holds it (``pid 4242: jusage import codex``), or is ``""``.
+    """
+
+    def __init__(self, message: str, holder: str = "") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def index_path(ledger: Path) -> Path:
@@ -267,7 +274,9 @@ class ImportIndex:
     def __enter__(self) -> ImportIndex:
         self.ledger.parent.mkdir(parents=True, exist_ok=True)
         if not self._lock.acquire(self.timeout):
-            raise ImportBusyError(f"another import into {self.ledger} is running")
+            holder = self._lock.holder()
+            running = f" ({holder})" if holder else ""
+            raise ImportBusyError(f"another import into {self.ledger} is running{running}", holder)
         try:
             self._db = self._connect()
             self._reconcile()
@@ -366,14 +375,14 @@ class ImportIndex:
         an original is known once its key is, and a correction (``<prefix><hex>#c<total>``)
         once the key's total reached ``<total>``.
         """
-        from jusage.reading import read_lines
+        from jusage.reading import read_lines, too_deep
 
         taken = 0
         mentions_an_id = _MENTIONS_AN_ID.search
         loads = orjson.loads
         for batch in read_lines(self.ledger, start, end):
             for raw in batch:
-                if mentions_an_id(raw) is None:
+                if mentions_an_id(raw) is None or too_deep(raw):  # a line no report counts
                     continue
                 try:
                     value = loads(raw)

@@ -28,7 +28,8 @@ from jusage.importers.common import (
     read_new_lines,
     stat_paths,
 )
-from jusage.importers.index import ID_PREFIXES, ImportIndex, fits, key_of
+from jusage.importers.index import ID_PREFIXES, MAX_COUNT, ImportIndex, fits, key_of
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = ["ID_PREFIX", "SOURCE", "default_jcode_paths", "import_jcode"]
@@ -37,12 +38,12 @@ SOURCE = "jcode"
 ID_PREFIX = ID_PREFIXES[SOURCE]
 
 
-def default_jcode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
-    """``~/.jcode/usage/events.jsonl`` when it exists."""
+def default_jcode_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
+    """``~/.jcode/usage/events.jsonl`` when it exists (or ``found_only`` is false)."""
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home())
     path = home / ".jcode" / "usage" / "events.jsonl"
-    return [path] if path.is_file() else []
+    return [path] if path.is_file() or not found_only else []
 
 
 def _jcode_id(value: dict[str, Any], line: bytes) -> int:
@@ -110,6 +111,8 @@ def _parse(lines: list[bytes], tally: Tally, found: list[Found]) -> None:
         if not line.strip():
             continue
         try:
+            if too_deep(line):  # nor could its id be derived from it (orjson writes 254 levels)
+                raise EventError("nested too deep")
             value = orjson.loads(line)
             event = Event.from_dict(value)
         except (orjson.JSONDecodeError, EventError, TypeError):
@@ -123,7 +126,7 @@ def _parse(lines: list[bytes], tally: Tally, found: list[Found]) -> None:
             event.cache_write_1h,
             event.ts,
         )
-        if not fits(counts):  # too large to be true (and to fit the index)
+        if not fits(counts) or event.tokens >= MAX_COUNT:  # too large to be true, or to add up exactly
             tally.malformed += 1
             continue
         tally.entries += 1

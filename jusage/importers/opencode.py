@@ -68,6 +68,7 @@ from jusage.importers.records import (
     text,
     whole_mark,
 )
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = ["SOURCE", "default_opencode_paths", "import_opencode", "opencode_files"]
@@ -78,16 +79,19 @@ OVERLAP_MS = 5 * 60 * 1000
 """Rows updated this long before the newest one seen are read again on the next run."""
 
 
-def default_opencode_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_opencode_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """OpenCode's data folder, ``$OPENCODE_DATA_DIR`` (ccusage's name for it), else
     ``$XDG_DATA_HOME/opencode`` (where OpenCode puts it), else ``~/.local/share/opencode``,
     when it exists; and the database ``$OPENCODE_DB`` names (OpenCode's own override, a path
-    or a name in the data folder) when it is a file elsewhere."""
+    or a name in the data folder) when it is a file elsewhere. With ``found_only`` false: both,
+    whether they exist or not."""
     env = os.environ if env is None else env
     folder = env_folder(env, "OPENCODE_DATA_DIR", data_home(env) / "opencode")
-    out: list[Path] = existing([folder])
+    out: list[Path] = existing([folder], found_only)
     named = env.get("OPENCODE_DB", "").strip()
     database = (folder / Path(named).expanduser()) if named and named != ":memory:" else None
+    if not found_only:
+        return out if database is None else [*out, database]
     if database is not None and database.is_file() and not any(p in database.resolve().parents for p in out):
         out.append(database.resolve())
     return out
@@ -242,7 +246,7 @@ def _query(path: str, since: int | None, calls: Calls) -> int | None:
             if type(updated) is int and (newest is None or updated > newest):
                 newest = updated
             try:
-                value = orjson.loads(data) if isinstance(data, bytes) else None
+                value = orjson.loads(data) if isinstance(data, bytes) and not too_deep(data) else None
             except orjson.JSONDecodeError:
                 value = None
             _message(value, _decoded(ident), _decoded(session), calls)

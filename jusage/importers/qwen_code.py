@@ -58,11 +58,12 @@ __all__ = ["SOURCE", "default_qwen_code_paths", "import_qwen_code", "qwen_code_f
 SOURCE = "qwen-code"
 
 
-def default_qwen_code_paths(env: Mapping[str, str] | None = None) -> list[Path]:
+def default_qwen_code_paths(env: Mapping[str, str] | None = None, *, found_only: bool = True) -> list[Path]:
     """Qwen Code's runtime folder, ``$QWEN_RUNTIME_DIR``, else ``$QWEN_HOME`` (the folder of
-    its settings), else ``~/.qwen``, when it exists."""
+    its settings), else ``~/.qwen``, when it exists (or ``found_only`` is false)."""
     env = os.environ if env is None else env
-    return existing([env_folder(env, "QWEN_RUNTIME_DIR", env_folder(env, "QWEN_HOME", home(env) / ".qwen"))])
+    folder = env_folder(env, "QWEN_RUNTIME_DIR", env_folder(env, "QWEN_HOME", home(env) / ".qwen"))
+    return existing([folder], found_only)
 
 
 def _roots(folder: Path) -> list[Path]:

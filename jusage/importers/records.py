@@ -37,6 +37,7 @@ from jusage.importers.common import (
     stat_paths,
 )
 from jusage.importers.index import ID_PREFIXES, MAX_COUNT, Counts, FileMark, ImportIndex, key_of
+from jusage.reading import too_deep
 from jusage.store import Store
 
 __all__ = [
@@ -319,7 +320,8 @@ in the file's mark); raising :class:`Bad` counts the record as malformed."""
 def jsonl_reader(parse: RecordParser) -> Reader:
     """A :data:`Reader` of an append-only JSON-lines file: only the lines added since its
     mark are read (see :func:`~jusage.importers.common.read_new_lines`), and each that is a
-    JSON object is given to ``parse``; one that is not JSON, or not an object, is malformed."""
+    JSON object is given to ``parse``; one that is not JSON, not an object, or nested deeper
+    than :data:`~jusage.reading.MAX_DEPTH` is malformed."""
 
     def read(
         path: str, st: os.stat_result, mark: FileMark | None, tally: Tally
@@ -333,6 +335,8 @@ def jsonl_reader(parse: RecordParser) -> Reader:
                 if not line.strip():
                     continue
                 try:
+                    if too_deep(line):
+                        raise Bad("nested too deep")
                     record = loads(line)
                     if type(record) is not dict:
                         raise Bad("not a JSON object")
@@ -402,8 +406,11 @@ def env_folder(env: Mapping[str, str], variable: str, default: Path) -> Path:
     return Path(configured).expanduser() if configured else default
 
 
-def existing(paths: Iterable[Path]) -> list[Path]:
-    """Those of ``paths`` that are folders, resolved, each once."""
+def existing(paths: Iterable[Path], found_only: bool = True) -> list[Path]:
+    """Those of ``paths`` that are folders, resolved, each once (with ``found_only`` false:
+    all of them, as given)."""
+    if not found_only:
+        return list(paths)
     out: list[Path] = []
     for path in paths:
         if path.is_dir() and path.resolve() not in out:
