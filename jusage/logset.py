@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from jusage.aggregate import Aggregator, Partial
+from jusage.aggregate import Aggregator, Partial, Table, add_tables, rollup
 from jusage.events import EVENT_DECODER, Event
 from jusage.locations import cache_dir
 from jusage.reading import ReadStats, last_line_end, read_rows
@@ -37,12 +37,18 @@ from jusage.scan import (
     aggregate_file,
     checkpoints_enabled,
     decode_groups,
+    decode_table,
     encode_groups,
+    encode_table,
     probe,
     save_atomically,
+    table_of_file,
+)
+from jusage.scan import (
+    priced_by as _priced_by,
 )
 
-__all__ = ["LogPathError", "aggregate_logs", "expand_logs", "id_digest"]
+__all__ = ["LogPathError", "aggregate_logs", "expand_logs", "id_digest", "table_of_logs"]
 
 
 class LogPathError(ValueError):
@@ -100,6 +106,8 @@ class _SetCheckpoint(msgspec.Struct, array_like=True):
     logs: list[_LogRecord]
     skipped: int
     groups: list[list[Any]]
+    priced_by: str = ""
+    table: list[list[Any]] = []
 
 
 class _Rebuild(Exception):
@@ -117,14 +125,22 @@ def aggregate_logs(
     logs = sorted({os.path.realpath(p): Path(p) for p in paths}.items())
     if len(logs) == 1:
         return aggregate_file(logs[0][1], aggregator, workers=workers, checkpoint=checkpoint)
-    reader = _SetReader([Path(real) for real, _ in logs], aggregator)
-    if not checkpoint or not checkpoints_enabled():
-        return reader.read_all(save=None)
-    ckpt = _checkpoint_path(reader.paths, aggregator)
-    try:
-        return reader.update(ckpt)
-    except _Rebuild:
-        return reader.read_all(save=ckpt)
+    return _SetReader([Path(real) for real, _ in logs], aggregator).read(checkpoint, priced=False)[0]
+
+
+def table_of_logs(
+    paths: Sequence[Path], aggregator: Aggregator, *, workers: int = 1, checkpoint: bool = False
+) -> Table:
+    """Several logs aggregated and priced as one ledger: ``rollup(aggregate_logs(...))``.
+
+    With ``checkpoint`` the set's checkpoint also keeps the priced table (for the
+    aggregator's coster), so what the logs gained is all that is priced again.
+    """
+    logs = sorted({os.path.realpath(p): Path(p) for p in paths}.items())
+    if len(logs) == 1:
+        return table_of_file(logs[0][1], aggregator, workers=workers, checkpoint=checkpoint)
+    partial, table = _SetReader([Path(real) for real, _ in logs], aggregator).read(checkpoint, priced=True)
+    return table if table is not None else rollup(partial, aggregator)
 
 
 def _checkpoint_path(paths: Sequence[Path], aggregator: Aggregator) -> Path:
@@ -140,8 +156,33 @@ class _SetReader:
         self.paths = paths
         self.aggregator = aggregator
 
-    def read_all(self, save: Path | None) -> Partial:
-        """Every log from its start; with ``save``, the checkpoint of the complete lines."""
+    def read(self, checkpoint: bool, *, priced: bool) -> tuple[Partial, Table | None]:
+        """The partial of the set and, when ``priced``, its priced table (else ``None``),
+        from the set's checkpoint where it can be used."""
+        if not checkpoint or not checkpoints_enabled():
+            return self._with_table(self.read_all(), None, priced)
+        ckpt = _checkpoint_path(self.paths, self.aggregator)
+        try:
+            return self.update(ckpt, priced)
+        except _Rebuild:
+            return self._with_table(self.read_all(ckpt), ckpt, priced)
+
+    def _with_table(
+        self, read: tuple[Partial, Partial, list[_LogRecord]], ckpt: Path | None, priced: bool
+    ) -> tuple[Partial, Table | None]:
+        """``(whole partial, priced table or None)`` of a full read, saved when ``ckpt``."""
+        saved, tail, records = read
+        table = rollup(saved, self.aggregator) if priced else None
+        if ckpt is not None:
+            self._save(ckpt, saved, records, table)
+        whole = saved.merge(tail)
+        if table is not None:
+            table = add_tables(table, rollup(tail, self.aggregator))
+        return whole, table
+
+    def read_all(self, ckpt: Path | None = None) -> tuple[Partial, Partial, list[_LogRecord]]:
+        """Every log from its start: ``(the complete lines' partial, the unfinished last
+        lines' partial, the logs' records)``."""
         partial = Partial()
         counted: list[set[int]] = []
         records: list[_LogRecord] = []
@@ -159,12 +200,11 @@ class _SetReader:
             counted.append(mine)
             records.append(_record(path, st, boundary, mine))
             tails.append((path, index, boundary, st.st_size))
-        if save is not None:
-            self._save(save, partial, records)
-        self._fold_tails(partial, tails, lambda h, i: any(h in s for s in counted[:i]))
-        return partial
+        tail = Partial()
+        self._fold_tails(tail, tails, lambda h, i: any(h in s for s in counted[:i]))
+        return partial, tail, records
 
-    def update(self, ckpt: Path) -> Partial:
+    def update(self, ckpt: Path, priced: bool) -> tuple[Partial, Table | None]:
         """From the set's checkpoint, reading what each log gained; :class:`_Rebuild` when
         that cannot be done."""
         try:
@@ -176,7 +216,6 @@ class _SetReader:
         known = {record.path: record for record in saved.logs}
         if set(known) - {str(p) for p in self.paths}:
             raise _Rebuild  # a log left the set: its events must go
-        partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
         digests: list[memoryview] = []
         fresh: list[set[int]] = []
         starts: list[tuple[Path, os.stat_result | None, int]] = []
@@ -204,7 +243,7 @@ class _SetReader:
         records: list[_LogRecord] = []
         tails: list[tuple[Path, int, int, int]] = []
         count = len(self.paths)
-        changed = False
+        gained = Partial()  # what the logs gained since the checkpoint
         for index, (path, st, start) in enumerate(starts):
             if st is None:
                 continue
@@ -219,15 +258,33 @@ class _SetReader:
                         raise _Rebuild  # a later-sorted log counted it first: the earlier copy wins
                     return seen_in(digest, range(i))
 
-                self._fold(partial, path, start, boundary, duplicate, fresh[index])
+                self._fold(gained, path, start, boundary, duplicate, fresh[index])
                 ids = sorted(fresh[index]) if not digests[index] else sorted([*digests[index], *fresh[index]])
                 records.append(_record_ids(path, st, boundary, ids))
-                changed = True
             tails.append((path, index, boundary, st.st_size))
-        if changed:
-            self._save(ckpt, partial, records)
-        self._fold_tails(partial, tails, lambda h, i: seen_in(h, range(i)))
-        return partial
+        changed = any(record is not known.get(record.path) for record in records)
+        priced_by = _priced_by(self.aggregator) if priced else ""
+        cached = bool(priced_by) and saved.priced_by == priced_by
+        table = decode_table(saved.table, saved.skipped, self.aggregator) if cached else None
+        partial: Partial | None = None
+        if changed or (priced and not cached):
+            partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
+            partial.absorb(gained)
+            if priced:
+                table = (
+                    add_tables(table, rollup(gained, self.aggregator))
+                    if table is not None
+                    else rollup(partial, self.aggregator)
+                )
+            self._save(ckpt, partial, records, table)
+        tail = Partial()
+        self._fold_tails(tail, tails, lambda h, i: seen_in(h, range(i)))
+        if table is not None:
+            table = add_tables(table, rollup(tail, self.aggregator))
+        if partial is None and not priced:
+            partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
+        whole = partial.merge(tail) if partial is not None else Partial()
+        return whole, table
 
     def _fold_tails(self, partial: Partial, tails: list[tuple[Path, int, int, int]], earlier: Any) -> None:
         """The last lines still being written (not kept in the checkpoint)."""
@@ -245,11 +302,14 @@ class _SetReader:
             self.aggregator.accumulate(partial, _first_copies(rows, duplicate, mine))
         partial.skipped += stats.skipped
 
-    def _save(self, ckpt: Path, partial: Partial, records: list[_LogRecord]) -> None:
+    def _save(self, ckpt: Path, partial: Partial, records: list[_LogRecord], table: Table | None) -> None:
         first = str(self.paths[0])
-        save_atomically(
-            ckpt, _SetCheckpoint(CHECKPOINT_VERSION, first, records, partial.skipped, encode_groups(partial))
+        priced_by = _priced_by(self.aggregator) if table is not None else ""
+        rows = encode_table(table) if table is not None else []
+        saved = _SetCheckpoint(
+            CHECKPOINT_VERSION, first, records, partial.skipped, encode_groups(partial), priced_by, rows
         )
+        save_atomically(ckpt, saved)
 
 
 def _first_copies(rows: list[Event], duplicate: Any, mine: set[int]) -> Iterator[Event]:

@@ -40,7 +40,10 @@ __all__ = [
     "checkpoint_path",
     "checkpoints_enabled",
     "decode_groups",
+    "decode_table",
     "encode_groups",
+    "encode_table",
+    "priced_by",
     "probe",
     "save_atomically",
     "table_of_file",
@@ -119,8 +122,8 @@ def table_of_file(path: Path, aggregator: Aggregator, *, workers: int = 1, check
     ckpt = checkpoint_path(path, aggregator)
     saved = _valid(ckpt, path, st)
     boundary = last_line_end(path, st.st_size)
-    priced_by = _priced_by(aggregator)
-    if saved is not None and saved.offset == boundary and priced_by and saved.priced_by == priced_by:
+    priced = priced_by(aggregator)
+    if saved is not None and saved.offset == boundary and priced and saved.priced_by == priced:
         table = decode_table(saved.table, saved.skipped, aggregator)
     else:
         start, base = (saved.offset, _groups_from(saved, aggregator)) if saved is not None else (0, Partial())
@@ -129,14 +132,14 @@ def table_of_file(path: Path, aggregator: Aggregator, *, workers: int = 1, check
         base.absorb(_scan(path, aggregator, start, boundary, workers))
         table = rollup(base, aggregator)
         if boundary > 0:
-            _save(ckpt, path, st, boundary, base, priced_by, table)
+            _save(ckpt, path, st, boundary, base, priced, table)
     if st.st_size > boundary:  # a last line still being written: read it, do not keep it
         tail = rollup(_scan(path, aggregator, boundary, st.st_size, 1), aggregator)
         table = add_tables(table, tail)
     return table
 
 
-def _priced_by(aggregator: Aggregator) -> str:
+def priced_by(aggregator: Aggregator) -> str:
     """What a priced table depends on besides the events (the checkpoint's path covers the
     rest): the cost mode and the prices; empty without a coster."""
     coster = aggregator.coster
@@ -153,7 +156,8 @@ def decode_table(rows: list[list[Any]], skipped: int, aggregator: Aggregator) ->
     return Table(aggregator.dims, aggregator.bucket, out, skipped)
 
 
-def _encode_table(table: Table) -> list[list[Any]]:
+def encode_table(table: Table) -> list[list[Any]]:
+    """A priced table's rows as plain lists (for msgpack): bucket, values, counters."""
     if len(table.dims) == 1:
         return [[bucket, value, *counters] for (bucket, value), counters in table.rows.items()]
     return [[bucket, *values, *counters] for (bucket, values), counters in table.rows.items()]
@@ -239,7 +243,7 @@ def _save(
     table: Table | None = None,
 ) -> None:
     groups = encode_groups(partial)
-    rows = _encode_table(table) if table is not None and priced_by else []
+    rows = encode_table(table) if table is not None and priced_by else []
     saved = _Checkpoint(
         CHECKPOINT_VERSION, str(path.resolve()), st.st_dev, st.st_ino, offset, probe(path, offset),
         partial.skipped, groups, priced_by if rows else "", rows,

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from jusage.aggregate import Aggregator, rollup
+from jusage.aggregate import Aggregator, Table, rollup
 from jusage.costing import Coster
 from jusage.events import Event
-from jusage.logset import aggregate_logs
+from jusage.logset import aggregate_logs, table_of_logs
 from jusage.pricing import Pricer, Rates
 from jusage.retention import prune_log
 from jusage.store import Store
@@ -30,6 +30,13 @@ PRICER = Pricer({"m*": Rates(1_000_000, 2_000_000, 100_000, 1_250_000, 2_000_000
 LOGS = 3
 
 
+def priced(paths: list[Path], agg: Aggregator, checkpoint: bool) -> Table:
+    """With checkpoints, the priced tables they keep; without, a fresh read priced anew."""
+    if checkpoint:
+        return table_of_logs(paths, agg, checkpoint=True)
+    return rollup(aggregate_logs(paths, agg, checkpoint=False), agg)
+
+
 def reports(paths: list[Path], checkpoint: bool) -> bytes:
     """Every report of the logs, as one byte string."""
     out = []
@@ -38,9 +45,10 @@ def reports(paths: list[Path], checkpoint: bool) -> bytes:
         (("session", "project", "model"), lambda t: report_to_json(session_report(t, tz=UTC))),
     ):
         agg = Aggregator(dims, tz=UTC, coster=Coster(PRICER, "auto"))
+        out.append(build(priced(paths, agg, checkpoint)))
         out.append(build(rollup(aggregate_logs(paths, agg, checkpoint=checkpoint), agg)))
     agg = Aggregator(("model", "project"), tz=UTC, coster=Coster(PRICER, "calculate"))
-    stats = stats_view(rollup(aggregate_logs(paths, agg, checkpoint=checkpoint), agg), date(2026, 3, 1))
+    stats = stats_view(priced(paths, agg, checkpoint), date(2026, 3, 1))
     out.append({"turns": stats.totals.turns, "cost": stats.totals.cost_pico, "days": sorted(stats.days)})
     return orjson.dumps(out)
 

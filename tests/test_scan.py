@@ -130,3 +130,28 @@ def test_checkpoints_of_logs_that_are_gone_are_removed(tmp_path: Path) -> None:
     aggregate_file(survivor, AGG, checkpoint=True)
     left = sorted(p.name for p in folder.glob("*.checkpoint"))
     assert left == sorted({checkpoint_path(logs[-1], AGG).name, checkpoint_path(survivor, AGG).name})
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    chunks=st.lists(st.lists(st.integers(0, 500), max_size=8), min_size=1, max_size=5),
+    modes=st.lists(st.sampled_from(["auto", "calculate", "display"]), min_size=1, max_size=5),
+)
+def test_the_priced_table_kept_in_a_checkpoint_equals_pricing_a_full_read(
+    tmp_path: Path, chunks: list[list[int]], modes: list[str]
+) -> None:
+    """A checkpoint keeps the priced table of the bytes it covers; read with it after each
+    append, in any cost mode, it equals the full read priced anew."""
+    from jusage.aggregate import rollup
+    from jusage.costing import Coster
+    from jusage.pricing import Pricer, Rates
+    from jusage.scan import table_of_file
+
+    pricer = Pricer({"m": Rates(1_000_000, 2_000_000, 100_000, 1_250_000, 2_000_000)})
+    path = tmp_path / "priced.jsonl"
+    path.unlink(missing_ok=True)
+    store = Store(path)
+    for index, chunk in enumerate(chunks):
+        store.record_many(ev(i) for i in chunk)
+        agg = Aggregator(("model", "project"), tz=UTC, coster=Coster(pricer, modes[index % len(modes)]))  # type: ignore[arg-type]
+        assert table_of_file(path, agg, checkpoint=True) == rollup(aggregate_file(path, agg), agg)

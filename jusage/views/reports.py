@@ -26,7 +26,7 @@ from datetime import date, tzinfo
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
-from jusage.aggregate import COMPLETION, PROMPT, UNPRICED, Aggregator, Table, Usage, add_counters, rollup
+from jusage.aggregate import COMPLETION, PROMPT, UNPRICED, Aggregator, Table, Usage, add_counters
 from jusage.costing import unpriced_models
 
 if TYPE_CHECKING:
@@ -531,11 +531,8 @@ def read_log(
     aggregated by ``dims`` and priced; a missing file is an empty log."""
     from pathlib import Path
 
-    from jusage.logset import aggregate_logs
-    from jusage.scan import table_of_file
+    from jusage.logset import table_of_logs
 
     aggregator = Aggregator(dims, tz=tz, bucket=bucket, coster=coster)
-    paths = [path] if isinstance(path, str | os.PathLike) else list(path)
-    if len({os.path.realpath(p) for p in paths}) == 1:
-        return table_of_file(Path(paths[0]), aggregator, workers=workers, checkpoint=True)
-    return rollup(aggregate_logs(paths, aggregator, workers=workers, checkpoint=True), aggregator)
+    paths = [Path(path)] if isinstance(path, str | os.PathLike) else [Path(p) for p in path]
+    return table_of_logs(paths, aggregator, workers=workers, checkpoint=True)
