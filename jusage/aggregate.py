@@ -391,15 +391,17 @@ class Table:
 
 
 def add_tables(first: Table, second: Table) -> Table:
-    """A table holding both (priced tables add up exactly: prices are linear in the counts)."""
-    rows = {key: list(counters) for key, counters in first.rows.items()}
+    """``first`` with ``second`` added into it, in place (priced tables add up exactly:
+    prices are linear in the counts); returns ``first``."""
+    rows = first.rows
     for key, counters in second.rows.items():
         mine = rows.get(key)
         if mine is None:
             rows[key] = list(counters)
         else:
             add_counters(mine, counters)
-    return Table(first.dims, first.bucket, rows, first.skipped + second.skipped)
+    first.skipped += second.skipped
+    return first
 
 
 def keep_dims(table: Table, dims: tuple[str, ...]) -> Table:

@@ -176,7 +176,7 @@ class _SetReader:
         if ckpt is not None:
             self._save(ckpt, saved, records, table)
         whole = saved.merge(tail)
-        if table is not None:
+        if table is not None and (tail.groups or tail.skipped):
             table = add_tables(table, rollup(tail, self.aggregator))
         return whole, table
 
@@ -279,7 +279,7 @@ class _SetReader:
             self._save(ckpt, partial, records, table)
         tail = Partial()
         self._fold_tails(tail, tails, lambda h, i: seen_in(h, range(i)))
-        if table is not None:
+        if table is not None and (tail.groups or tail.skipped):
             table = add_tables(table, rollup(tail, self.aggregator))
         if partial is None and not priced:
             partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
