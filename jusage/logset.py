@@ -110,6 +110,11 @@ class _SetCheckpoint(msgspec.Struct, array_like=True):
     table: list[list[Any]] = []
 
 
+_COMPACT_AFTER = 3
+"""A set's checkpoint keeps the rows each update adds after the old ones until they are this
+many times the priced table's rows; then the rows of one key are summed into one."""
+
+
 class _Rebuild(Exception):
     """The set's checkpoint cannot be brought up to date: read every log again."""
 
@@ -267,7 +272,13 @@ class _SetReader:
         cached = bool(priced_by) and saved.priced_by == priced_by
         table = decode_table(saved.table, saved.skipped, self.aggregator) if cached else None
         partial: Partial | None = None
-        if changed or (priced and not cached):
+        if changed and table is not None and len(saved.groups) < _COMPACT_AFTER * max(len(saved.table), 1):
+            # The common case: the kept partial's rows stay encoded, and what the logs gained
+            # is added after them (rows of one key are summed when read).
+            table = add_tables(table, rollup(gained, self.aggregator))
+            rows = saved.groups + encode_groups(gained)
+            self._save_rows(ckpt, rows, saved.skipped + gained.skipped, records, table)
+        elif changed or (priced and not cached):
             partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
             partial.absorb(gained)
             if priced:
@@ -303,13 +314,22 @@ class _SetReader:
         partial.skipped += stats.skipped
 
     def _save(self, ckpt: Path, partial: Partial, records: list[_LogRecord], table: Table | None) -> None:
+        self._save_rows(ckpt, encode_groups(partial), partial.skipped, records, table)
+
+    def _save_rows(
+        self,
+        ckpt: Path,
+        groups: list[list[Any]],
+        skipped: int,
+        records: list[_LogRecord],
+        table: Table | None,
+    ) -> None:
         first = str(self.paths[0])
         priced_by = _priced_by(self.aggregator) if table is not None else ""
         rows = encode_table(table) if table is not None else []
-        saved = _SetCheckpoint(
-            CHECKPOINT_VERSION, first, records, partial.skipped, encode_groups(partial), priced_by, rows
+        save_atomically(
+            ckpt, _SetCheckpoint(CHECKPOINT_VERSION, first, records, skipped, groups, priced_by, rows)
         )
-        save_atomically(ckpt, saved)
 
 
 def _first_copies(rows: list[Event], duplicate: Any, mine: set[int]) -> Iterator[Event]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from jusage.aggregate import Aggregator, Partial, Table, add_tables, rollup
+from jusage.aggregate import Aggregator, Partial, Table, add_counters, add_tables, rollup
 from jusage.locations import cache_dir
 from jusage.reading import last_line_end, split_ranges
 
@@ -226,10 +226,17 @@ def encode_groups(partial: Partial) -> list[list[Any]]:
 
 
 def decode_groups(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -> Partial:
-    """The partial :func:`encode_groups` wrote, for an aggregation like ``aggregator``'s."""
+    """The partial :func:`encode_groups` wrote, for an aggregation like ``aggregator``'s (rows
+    of one key, which a set of logs' checkpoint may hold, are added up)."""
     partial = Partial(skipped=skipped)
+    groups = partial.groups
     for bucket, utc_day, named, tier, reported, *counters in rows:
-        partial.groups[((bucket, utc_day), tuple(named), tier, reported)] = counters
+        key = ((bucket, utc_day), tuple(named), tier, reported)
+        mine = groups.get(key)
+        if mine is None:
+            groups[key] = counters
+        else:
+            add_counters(mine, counters)
     return partial
 
 
