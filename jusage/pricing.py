@@ -575,8 +575,9 @@ def package_version() -> str:
 
     Asking ``importlib.metadata`` costs more imports than a report read from a checkpoint,
     so the version is read from the name of the package's ``.dist-info`` folder beside it,
-    with the size and time of its price table added (an edited or reinstalled table then
-    counts as another version). ``"unknown"`` when it is not installed.
+    with the digest of its price table that the installer recorded (or, for a table edited
+    since, its size and time, so an edit counts as another version). ``"unknown"`` when it
+    is not installed.
     """
     import importlib.util
 
@@ -588,11 +589,22 @@ def package_version() -> str:
         st = (package / "data.py").stat()
     except OSError:
         return "unknown"
-    infos = sorted(
-        info.name[len("genai_prices-") : -len(".dist-info")]
-        for info in package.parent.glob("genai_prices-*.dist-info")
-    )
-    return f"{'+'.join(infos) or 'unpackaged'}-{st.st_size}-{st.st_mtime_ns}"
+    infos = sorted(package.parent.glob("genai_prices-*.dist-info"))
+    names = "+".join(info.name[len("genai_prices-") : -len(".dist-info")] for info in infos) or "unpackaged"
+    for info in infos:
+        # The installer's record of the table's digest names its content, so two installs
+        # of one version agree (their caches are shared); a table edited since then does not
+        # count as installed.
+        try:
+            record = info / "RECORD"
+            if st.st_mtime_ns > record.stat().st_mtime_ns:
+                break
+            for line in record.read_text("utf-8").splitlines():
+                if line.startswith("genai_prices/data.py,") and line.endswith(f",{st.st_size}"):
+                    return f"{names}-{line.split(',')[1]}"
+        except OSError:
+            pass
+    return f"{names}-{st.st_size}-{st.st_mtime_ns}"
 
 
 # --- the pricer -----------------------------------------------------------------------------

@@ -462,3 +462,61 @@ def test_package_answers_are_kept_between_runs(tmp_path: Path) -> None:
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True, text=True)
     assert first.stdout.split() == ["3000000", "True"]
     assert second.stdout.split() == ["3000000", "False"]
+
+
+def _fake_install(site: Path, table: bytes, *, touch_after: bool = False) -> None:
+    """genai_prices as an installer leaves it: the table, then RECORD naming its digest."""
+    import base64
+    import hashlib
+    import os
+
+    package = site / "genai_prices"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "data.py").write_bytes(table)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(table).digest()).rstrip(b"=").decode()
+    info = site / "genai_prices-0.2.3.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text(
+        f"genai_prices/__init__.py,,\ngenai_prices/data.py,sha256={digest},{len(table)}\n"
+    )
+    if touch_after:  # edited after the install
+        later = (info / "RECORD").stat().st_mtime_ns + 10**9
+        os.utime(package / "data.py", ns=(later, later))
+
+
+def _version_in(site: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    import importlib.machinery
+    import importlib.util
+
+    spec = importlib.machinery.ModuleSpec(
+        "genai_prices", None, origin=str(site / "genai_prices" / "__init__.py")
+    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    pricing.package_version.cache_clear()
+    try:
+        return pricing.package_version()
+    finally:
+        pricing.package_version.cache_clear()
+
+
+def test_two_installs_of_one_price_table_share_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_install(tmp_path / "a", b"PRICES = 1\n")
+    _fake_install(tmp_path / "b", b"PRICES = 1\n")
+    _fake_install(tmp_path / "c", b"PRICES = 2\n")
+    first = _version_in(tmp_path / "a", monkeypatch)
+    assert first.startswith("0.2.3-sha256=")
+    assert _version_in(tmp_path / "b", monkeypatch) == first
+    assert _version_in(tmp_path / "c", monkeypatch) != first
+
+
+def test_a_price_table_edited_after_install_is_another_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_install(tmp_path / "a", b"PRICES = 1\n")
+    _fake_install(tmp_path / "b", b"PRICES = 1\n", touch_after=True)
+    edited = _version_in(tmp_path / "b", monkeypatch)
+    assert "sha256" not in edited
+    assert edited != _version_in(tmp_path / "a", monkeypatch)
