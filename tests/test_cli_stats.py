@@ -239,3 +239,22 @@ def test_installed_command_runs_in_a_subprocess(sample_log: Path, tmp_path: Path
     bad = subprocess.run([exe, "stats", "--days", "zero"], capture_output=True, env=env, timeout=60)
     assert bad.returncode == 2
     assert b"Traceback" not in bad.stderr
+
+
+def test_stats_explains_the_mark_on_partly_priced_costs(runner: CliRunner, tmp_path: Path) -> None:
+    """A cost marked * (some of its tokens had no price) gets a footnote; fully priced ones do not."""
+    log = tmp_path / "events.jsonl"
+    store = Store(log)
+    store.record(
+        Event(ts=1_764_547_200, model="claude-sonnet-4-5-20250929", project="/p", prompt=1000, completion=10)
+    )
+    args = ["stats", "--log", str(log), "--today", "2025-12-01", "--timezone", "UTC"]
+    plain = runner.invoke(main, args)
+    assert plain.exit_code == 0, plain.output
+    assert "*" not in plain.stdout
+    store.record(Event(ts=1_764_547_260, model="no-such-model-xyz", project="/p", prompt=1000, completion=10))
+    marked = runner.invoke(main, args)
+    assert marked.exit_code == 0, marked.output
+    costs = [line for line in marked.stdout.splitlines() if line.startswith("/p ")]
+    assert costs and costs[0].endswith("*")
+    assert "* the cost leaves out tokens no price was found for." in marked.stdout

@@ -162,13 +162,17 @@ def render_stats(
             f"Spend      today {format_usd(spend.today)}, this month {format_usd(spend.this_month)},"
             f" projected {format_usd(spend.projected_month)}"
         )
+    marked = False
     for heading, shares in (("Model", stats.by_model), ("Project", stats.by_project)):
         if shares:
             rows = _share_rows(shares, limit)
+            marked = marked or any(row[3].endswith("*") for row in rows)
             table = render_table(
                 [heading, "Tokens", "Share", "Cost"], rows, "lrrr", max_width=width, color=color
             )
             lines += ["", table]
+    if marked:
+        lines.append("* the cost leaves out tokens no price was found for.")
     if stats.days:
         lines += ["", *_trend_lines(stats, today, width, unicode)]
     if stats.skipped_lines:
