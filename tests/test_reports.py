@@ -12,6 +12,7 @@ from jusage.events import Event
 from jusage.pricing import Pricer, Rates
 from jusage.render.reports import render_report, short_model
 from jusage.views.reports import (
+    narrow,
     parse_dims,
     period_key,
     period_report,
@@ -128,7 +129,7 @@ def test_project_filter_by_path_or_last_part() -> None:
     """--project matches the whole path or its last component."""
     assert project_matches("/src/app", "app") and project_matches("/src/app/", "/src/app/")
     assert not project_matches("/src/app", "ap")
-    report = period_report(build(("model", "project")), "daily", project="lib")
+    report = period_report(narrow(build(("model", "project")), project="lib"), "daily")
     assert [r.key for r in report.rows] == ["2026-09-22"]
 
 

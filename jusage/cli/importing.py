@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from jusage.cli.options import CliError, echo_json, json_option, log_option, never_failing
+from jusage.cli.options import CliError, echo_json, json_option, log_option, never_failing, store_at
+from jusage.cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from jusage.importers import ImportSummary
-    from jusage.store import Store
-
-
-def _store(log_path: Path | None) -> Store:
-    from jusage.store import Store
-
-    return Store(log_path) if log_path is not None else Store.default()
-
-
-@contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar over bytes read, shown only on a terminal."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    bar_holder: list[Any] = []  # click's ProgressBar class is not public
-
-    def update(done: int, total: int) -> None:
-        if not bar_holder:
-            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr, show_pos=False)
-            bar.__enter__()
-            bar_holder.append(bar)
-        bar = bar_holder[0]
-        bar.update(max(0, done - bar.pos))
-
-    try:
-        yield update
-    finally:
-        if bar_holder:
-            bar_holder[0].__exit__(None, None, None)
 
 
 Finder = Callable[..., list[Path]]
@@ -73,10 +43,10 @@ def _run(
 
     from jusage.importers import ImportBusyError, ImportPathError
 
-    store = _store(log_path)
+    store = store_at(log_path)
     chosen = list(paths) or defaults()
     try:
-        with _progress(not as_json, label) as progress:
+        with progress_bar(not as_json, label) as progress:
             try:
                 summary = importer(store, chosen, progress=progress, lock_timeout=0)
             except ImportBusyError as busy:
@@ -334,7 +304,7 @@ def _reply(handler: str, log_path: Path | None) -> None:
     try:
         import jusage.gate
 
-        reply = getattr(jusage.gate, handler)(sys.stdin.buffer.read(), _store(log_path))
+        reply = getattr(jusage.gate, handler)(sys.stdin.buffer.read(), store_at(log_path))
         out, err, code = reply.stdout, reply.stderr, reply.exit_code
     except BaseException as exc:  # the agent must never see a failure
         out, err, code = "", f"jusage hook: {type(exc).__name__}: {exc}", 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jusage.cli.options import CliError, echo_json, json_option, log_file, log_option
+from jusage.cli.options import CliError, echo_json, json_option, log_file, log_option, store_at
 
 if TYPE_CHECKING:
     from jusage.ingest import IngestSummary
@@ -46,9 +46,8 @@ def ingest(folder: Path, watch: bool, keep: bool, log_path: Path | None, as_json
     import sqlite3
 
     from jusage.ingest import IngestFolderError, ingest_folder, watch_folder
-    from jusage.store import Store
 
-    store = Store(log_path) if log_path is not None else Store.default()
+    store = store_at(log_path)
     log_file(store.path)
     try:
         if not watch:

@@ -8,9 +8,12 @@ from collections.abc import Callable
 from datetime import date, tzinfo
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from jusage.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +26,7 @@ __all__ = [
     "prices_option",
     "readable_log",
     "resolve_tz",
+    "store_at",
     "timezone_option",
 ]
 
@@ -63,6 +67,13 @@ def log_option(func: F) -> F:
         help="Ledger file (default: $JUSAGE_LOG, else $JUSAGE_HOME/usage/events.jsonl, "
         "else ~/.jusage/usage/events.jsonl).",
     )(func)
+
+
+def store_at(log_path: Path | None) -> Store:
+    """The store ``--log`` names, else the default one."""
+    from jusage.store import Store
+
+    return Store(log_path) if log_path is not None else Store.default()
 
 
 def prices_option(func: F) -> F:

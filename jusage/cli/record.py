@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jusage.cli.options import CliError, log_file, log_option
+from jusage.cli.options import CliError, log_file, log_option, store_at
 from jusage.events import COUNT_FIELDS, TEXT_FIELDS, Event, EventError
 
 if TYPE_CHECKING:
@@ -79,9 +79,8 @@ def record(source_file: Any, log_path: Path | None, **fields: Any) -> None:
       jusage record --model claude-sonnet-4-5 --prompt 12000 --cached 9000 --completion 800
       echo '{"ts": 1767225600, "model": "gpt-5", "prompt": 900, "completion": 80}' | jusage record -
     """
-    from jusage.store import Store
 
-    store = Store(log_path) if log_path is not None else Store.default()
+    store = store_at(log_path)
     log_file(store.path)
     given = {k: v for k, v in fields.items() if v is not None}
     if source_file is not None:

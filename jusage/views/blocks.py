@@ -23,7 +23,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from jusage.aggregate import COMPLETION, PROMPT, Table, Usage
-from jusage.views.reports import _Acc, project_matches
+from jusage.views.reports import _Acc
 
 __all__ = [
     "BLOCK_SECONDS",
@@ -92,23 +92,17 @@ class Block:
         return tokens, cost, round(remaining / 60)
 
 
-def build_blocks(table: Table, now: int, *, project: str | None = None) -> list[Block]:
+def build_blocks(table: Table, now: int) -> list[Block]:
     """The blocks (and gaps) of an hourly table, in time order; ``now`` decides ``active``.
 
-    ``project`` keeps only the events of that project (full path or last path part); it
-    needs ``project`` among the table's dimensions. ``model`` among them names the models
-    of each block.
+    ``model`` among the table's dimensions names the models of each block (see
+    :func:`jusage.views.reports.narrow` for one project or agent).
     """
     if table.bucket != "hour":
         raise ValueError("blocks need a table with hour buckets")
-    if project is not None and "project" not in table.dims:
-        raise ValueError("filtering by project needs the project dimension")
     hours: dict[int, list[tuple[str, list[int]]]] = {}
     model_at = table.position("model") if "model" in table.dims else None
-    project_at = table.position("project") if project is not None else 0
     for hour, values, counters in table.items():
-        if project is not None and not project_matches(values[project_at], project):
-            continue
         hours.setdefault(hour, []).append((values[model_at] if model_at is not None else "", counters))
 
     blocks: list[Block] = []

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import PurePath
@@ -74,7 +74,6 @@ SUMMARY_DIMS: tuple[str, ...] = (
 )
 _TIME_DIMS = frozenset({"date", "week", "month"})
 _PERIOD_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
-_PICO_PER_USD = 10**12
 NO_MODEL = "(no model)"
 
 Order = Literal["asc", "desc"]
@@ -177,14 +176,14 @@ def narrow(table: Table, *, project: str | None = None, sources: Collection[str]
 
 
 def _select(
-    table: Table, since: date | None, until: date | None, project: str | None
+    table: Table, since: date | None, until: date | None
 ) -> Iterator[tuple[str, tuple[Any, ...], list[int]]]:
-    """``(day, dimension values, counters)`` of the rows in ``[since, until]`` and project."""
+    """``(day, dimension values, counters)`` of the rows in ``[since, until]``."""
     if table.bucket != "day":
         raise ValueError("reports need a table with day buckets")
     lo = since.isoformat() if since else ""
     hi = until.isoformat() if until else "9999-99-99"
-    for day, values, counters in narrow(table, project=project).items():
+    for day, values, counters in table.items():
         if lo <= day <= hi:
             yield day, values, counters
 
@@ -208,14 +207,27 @@ def period_key(day: str, period: str, start_of_week: int = 0) -> str:
         return day
 
 
-def _breakdown(per_model: dict[str, _Acc]) -> tuple[tuple[str, Usage], ...]:
-    items = [(name or NO_MODEL, acc.usage()) for name, acc in per_model.items()]
+def _parts(accs: dict[str, _Acc], blank: str = "") -> tuple[tuple[str, Usage], ...]:
+    """The parts of a row, most expensive first; an empty name shows as ``blank``."""
+    items = [(name or blank, acc.usage()) for name, acc in accs.items()]
     items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total, item[0]))
     return tuple(items)
 
 
-def _unpriced(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
-    return unpriced_models(rows)
+def _add(accs: dict[Any, _Acc], name: Any, counters: Sequence[int]) -> None:
+    acc = accs.get(name)
+    if acc is None:
+        acc = accs[name] = _Acc()
+    acc.add(counters)
+
+
+def _totals(per_model: dict[str, _Acc], grand: _Acc) -> _Acc:
+    """The sum of a row's parts, also added to ``grand``."""
+    total = _Acc()
+    for acc in per_model.values():
+        total.add(acc.c)
+        grand.add(acc.c)
+    return total
 
 
 def _sorted_rows(rows: list[Row], order: Order) -> tuple[Row, ...]:
@@ -232,15 +244,14 @@ def period_report(
     *,
     since: date | None = None,
     until: date | None = None,
-    project: str | None = None,
     start_of_week: int = 0,
     order: Order = "asc",
     breakdown: str = "model",
 ) -> Report:
     """The ``daily``, ``weekly`` or ``monthly`` report of a table grouped by model (and project).
 
-    Days are the table's calendar days (its time zone); ``[since, until]`` is inclusive;
-    ``project`` keeps only that project (full path or last path part). Rows are in key order,
+    Days are the table's calendar days (its time zone); ``[since, until]`` is inclusive (see
+    :func:`narrow` for one project or agent). Rows are in key order,
     ascending or descending. Each row has its per-model breakdown, and with ``breakdown``
     naming another dimension of the table (``source``, ``host``, ...) its parts by that one.
     """
@@ -253,7 +264,7 @@ def period_report(
     parts: dict[str, dict[str, _Acc]] = {}
     unpriced: list[tuple[str, int]] = []
     model_at, part_at = table.position("model"), table.position(breakdown)
-    for day, values, counters in _select(table, since, until, project):
+    for day, values, counters in _select(table, since, until):
         model = values[model_at]
         key = period_key(day, period, start_of_week)
         _add(rows.setdefault(key, {}), model, counters)
@@ -263,26 +274,12 @@ def period_report(
     out: list[Row] = []
     grand = _Acc()
     for key, per_model in rows.items():
-        total = _Acc()
-        for acc in per_model.values():
-            total.add(acc.c)
-            grand.add(acc.c)
-        out.append(Row(key, total.usage(), _breakdown(per_model), parts=_parts(parts.get(key, {}))))
+        total = _totals(per_model, grand)
+        out.append(Row(key, total.usage(), _parts(per_model, NO_MODEL), parts=_parts(parts.get(key, {}))))
     report_rows = _sorted_rows(out, order)
-    return Report(period, report_rows, grand.usage(), _unpriced(unpriced), table.skipped, breakdown=breakdown)
-
-
-def _add(accs: dict[str, _Acc], name: str, counters: Sequence[int]) -> None:
-    acc = accs.get(name)
-    if acc is None:
-        acc = accs[name] = _Acc()
-    acc.add(counters)
-
-
-def _parts(accs: dict[str, _Acc]) -> tuple[tuple[str, Usage], ...]:
-    items = [(name, acc.usage()) for name, acc in accs.items()]
-    items.sort(key=lambda item: (-item[1].cost_pico, -item[1].total, item[0]))
-    return tuple(items)
+    return Report(
+        period, report_rows, grand.usage(), unpriced_models(unpriced), table.skipped, breakdown=breakdown
+    )
 
 
 def session_report(
@@ -291,7 +288,6 @@ def session_report(
     tz: tzinfo | None = None,
     since: date | None = None,
     until: date | None = None,
-    project: str | None = None,
     order: Order = "asc",
 ) -> Report:
     """One row per session, from a table grouped by ``("session", "project", "model")``.
@@ -308,13 +304,9 @@ def session_report(
     projects: dict[str, dict[str, int]] = {}
     unpriced: list[tuple[str, int]] = []
     session_at, model_at, project_at = (table.position(d) for d in ("session", "model", "project"))
-    for _day, values, counters in _select(table, since, until, project):
+    for _day, values, counters in _select(table, since, until):
         session, model = values[session_at], values[model_at]
-        per_model = sessions.setdefault(session, {})
-        acc = per_model.get(model)
-        if acc is None:
-            acc = per_model[model] = _Acc()
-        acc.add(counters)
+        _add(sessions.setdefault(session, {}), model, counters)
         tokens = projects.setdefault(session, {})
         tokens[values[project_at]] = (
             tokens.get(values[project_at], 0) + counters[PROMPT] + counters[COMPLETION]
@@ -324,15 +316,11 @@ def session_report(
     out: list[Row] = []
     grand = _Acc()
     for session, per_model in sessions.items():
-        total = _Acc()
-        for acc in per_model.values():
-            total.add(acc.c)
-            grand.add(acc.c)
-        tally = total.usage()
+        tally = _totals(per_model, grand).usage()
         top = sorted(projects[session].items(), key=lambda item: (-item[1], item[0]))[0][0]
-        out.append(Row(session, tally, _breakdown(per_model), top, day(tally.first), day(tally.last)))
+        out.append(Row(session, tally, _parts(per_model, NO_MODEL), top, day(tally.first), day(tally.last)))
     out.sort(key=lambda r: (r.tally.last, r.key), reverse=order == "desc")
-    return Report("session", tuple(out), grand.usage(), _unpriced(unpriced), table.skipped)
+    return Report("session", tuple(out), grand.usage(), unpriced_models(unpriced), table.skipped)
 
 
 def parse_dims(text: str) -> tuple[str, ...]:
@@ -351,15 +339,14 @@ def parse_dims(text: str) -> tuple[str, ...]:
     return dims
 
 
-def summary_dims(by: Sequence[str], *, project_filter: bool = False) -> tuple[str, ...]:
+def summary_dims(by: Sequence[str]) -> tuple[str, ...]:
     """The event fields a summary ``by`` these dimensions must aggregate by.
 
     The calendar dimensions come from the day bucket; ``model`` is always kept (to name
-    unpriced models and to infer providers), ``project`` when filtering by project.
+    unpriced models and to infer providers).
     """
     fields = [dim for dim in by if dim not in _TIME_DIMS]
-    extra = ["model"] + (["project"] if project_filter else [])
-    return tuple(fields + [dim for dim in extra if dim not in fields])
+    return tuple(fields if "model" in fields else [*fields, "model"])
 
 
 def summary_report(
@@ -368,7 +355,6 @@ def summary_report(
     *,
     since: date | None = None,
     until: date | None = None,
-    project: str | None = None,
     start_of_week: int = 0,
 ) -> Report:
     """Usage grouped by any dimensions: one row per distinct combination of their values.
@@ -387,7 +373,7 @@ def summary_report(
     unpriced: list[tuple[str, int]] = []
     model_at = table.position("model")
     at = {dim: table.position(dim) for dim in by if dim not in _TIME_DIMS}
-    for day, values, counters in _select(table, since, until, project):
+    for day, values, counters in _select(table, since, until):
         label: list[str] = []
         for dim in by:
             if dim in _TIME_DIMS:
@@ -401,10 +387,7 @@ def summary_report(
             else:
                 label.append(values[at[dim]])
         key = tuple(label)
-        acc = groups.get(key)
-        if acc is None:
-            acc = groups[key] = _Acc()
-        acc.add(counters)
+        _add(groups, key, counters)
         unpriced.append((values[model_at], counters[UNPRICED]))
     grand = _Acc()
     out: list[Row] = []
@@ -415,7 +398,7 @@ def summary_report(
         out.sort(key=lambda r: r.labels)
     else:
         out.sort(key=lambda r: (-r.tally.total, r.labels))
-    return Report("summary", tuple(out), grand.usage(), _unpriced(unpriced), table.skipped, by)
+    return Report("summary", tuple(out), grand.usage(), unpriced_models(unpriced), table.skipped, by)
 
 
 # -- JSON -----------------------------------------------------------------------------------------
