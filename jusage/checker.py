@@ -440,11 +440,12 @@ class BudgetChecker:
     ) -> BudgetResult:
         """Append ``events`` to ``store`` in one write (see ``Store.record_many``) and return
         the budgets that cover any of them, with all of them included."""
-        checked = [e.check() for e in events]
-        if not checked:
+        from jusage.store import event_line
+
+        if not events:
             return BudgetResult("ok")
-        data = b"\n".join(e.to_json() for e in checked) + b"\n"
-        return self._record(store or self._own_store(), checked, data, now)
+        data = b"\n".join(event_line(e) for e in events) + b"\n"  # checked, with an id and host
+        return self._record(store or self._own_store(), events, data, now)
 
     def _own_store(self) -> Store:
         """One store on :attr:`log`, kept: each store keeps a descriptor open."""

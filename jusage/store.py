@@ -134,10 +134,7 @@ class Store:
     def record_many(self, events: Iterable[Event]) -> int:
         """Append events in one locked write, each checked and stamped as :meth:`record`
         does; returns how many."""
-        lines = [event_line(event) for event in events]
-        if lines:
-            self._append(b"\n".join(lines) + b"\n")
-        return len(lines)
+        return self.append_lines([event_line(event) for event in events])
 
     def append_lines(self, lines: list[bytes]) -> int:
         """Append already-serialised event lines (no newlines inside) in one locked write.

@@ -109,6 +109,22 @@ def test_record_many_evaluates_the_whole_batch(tmp_path: Path) -> None:
     assert (r.budgets[0].used_tokens, r.budgets[0].crossed) == (8, ("alert",))
 
 
+def test_records_with_budgets_get_an_id_and_host_as_without(tmp_path: Path) -> None:
+    """Both ways of recording with budgets stamp events exactly as a plain record does."""
+    log = tmp_path / "events.jsonl"
+    c = make_checker(log, [Budget("cap", G, "daily", tokens=10**9)])
+    c.record(Event(ts=NOW, prompt=5, model="m"), now=NOW)
+    c.record_many(
+        [Event(ts=NOW, prompt=6, model="m"), Event(ts=NOW, prompt=7, model="m", id="mine")], now=NOW
+    )
+    Store(log).record(Event(ts=NOW, prompt=8, model="m"))
+    events = Store(log).load()
+    assert [e.prompt for e in events] == [5, 6, 7, 8]
+    assert all(e.id and e.host for e in events)
+    assert events[2].id == "mine"
+    assert len({e.id for e in events}) == 4
+
+
 def test_check_budget_keeps_its_totals_and_follows_the_budgets_file(tmp_path: Path) -> None:
     """The one-call check reads budgets.toml again only when it changes."""
     from jusage.budgets import budgets_path

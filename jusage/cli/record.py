@@ -121,11 +121,13 @@ def _budgets(log: Path) -> BudgetChecker | None:
         from jusage.checker import BudgetChecker
 
         checker = BudgetChecker.load(log)
+        if not checker.budgets:
+            return None
         _ = checker.coster  # a bad price file shows here, before anything is written
     except Exception as exc:
         click.echo(f"jusage: budgets not checked: {exc}", err=True)
         return None
-    return checker if checker.budgets else None
+    return checker
 
 
 def recordable(event: Event) -> Event:
