@@ -43,14 +43,25 @@ class RewriteResult:
     locked_seconds: float
 
 
+class LineNumbers:
+    """Where line numbers go on from: carried from one :func:`scan_lines` to the next."""
+
+    __slots__ = ("next",)
+
+    def __init__(self) -> None:
+        self.next = 1
+
+
 def scan_lines(
-    path: Path, start: int = 0, end: int | None = None, first_number: int = 1
+    path: Path, start: int = 0, end: int | None = None, numbers: LineNumbers | None = None
 ) -> Iterator[tuple[int, bytes, Event | None]]:
     """``(line number, line, event or None)`` of every non-blank line in ``[start, end)``; a
-    last line without its newline comes too (numbers count blank lines)."""
+    last line without its newline comes too. Numbers count blank lines; with ``numbers`` they
+    go on from ``numbers.next``, which is left at the number after the range's last line."""
     from msgspec import DecodeError
 
-    number = first_number - 1
+    counter = numbers if numbers is not None else LineNumbers()
+    number = counter.next - 1
     decode = EVENT_DECODER.decode
     for batch in read_lines(path, start, end):
         for line in batch:
@@ -62,6 +73,7 @@ def scan_lines(
             except (DecodeError, RecursionError):
                 event = None
             yield number, line, event
+    counter.next = number + 1
 
 
 def rewrite_log(
@@ -89,7 +101,7 @@ def rewrite_log(
         try:
             with tmp.open("wb") as out, gone.open("wb") as removed:
                 end = last_line_end(path, st.st_size)
-                numbers = _LineCount()
+                numbers = LineNumbers()
                 kept, dropped = _copy(path, 0, end, decide, out, removed, numbers)
                 with store.exclusive():
                     began = time.monotonic()
@@ -117,29 +129,17 @@ def rewrite_log(
     raise OSError(f"{path}: the log kept being replaced during the rewrite")
 
 
-class _LineCount:
-    """Line numbers carried from the first copy to the second."""
-
-    __slots__ = ("next",)
-
-    def __init__(self) -> None:
-        self.next = 1
-
-
 def _copy(
-    path: Path, start: int, end: int, decide: Decide, out: BinaryIO, removed: BinaryIO, numbers: _LineCount
+    path: Path, start: int, end: int, decide: Decide, out: BinaryIO, removed: BinaryIO, numbers: LineNumbers
 ) -> tuple[int, int]:
     kept = dropped = 0
-    last = numbers.next - 1
-    for number, line, event in scan_lines(path, start, end, numbers.next):
-        last = number
+    for number, line, event in scan_lines(path, start, end, numbers):
         if decide(number, line, event):
             out.write(line + b"\n")
             kept += 1
         else:
             removed.write(line + b"\n")
             dropped += 1
-    numbers.next = last + 1
     return kept, dropped
 
 

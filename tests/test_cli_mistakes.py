@@ -83,6 +83,11 @@ def test_usage_errors_are_one_line(runner: CliRunner) -> None:
         assert output.startswith("Error: ")
 
 
+def test_a_bad_prune_date_names_its_option(runner: CliRunner, log_path: Path) -> None:
+    code, output = run(runner, "prune", "--before", "garbage", "--log", str(log_path))
+    assert (code, output.strip()) == (2, "Error: --before: expected YYYY-MM-DD, got 'garbage'")
+
+
 def test_days_and_since_together_are_refused(runner: CliRunner, log_path: Path) -> None:
     """--days 7 --since 2026-09-01 used to drop --since silently."""
     code, output = run(runner, "stats", "--days", "7", "--since", "2026-09-01", "--log", str(log_path))

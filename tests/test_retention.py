@@ -207,3 +207,26 @@ def test_two_machines_one_folder_one_report(runner: CliRunner, tmp_path: Path) -
     )
     assert data["totals"]["totalTokens"] == 207
     assert {row["host"]: row["totalTokens"] for row in data["summary"]} == {"desktop": 107, "laptop": 100}
+
+
+def test_a_rewrite_numbers_lines_appended_while_it_read_as_verify_does(log_path: Path) -> None:
+    """Lines that arrive during a rewrite's first pass are numbered after every earlier line,
+    blank ones included, so a repair names the lines that verify names."""
+    from jusage.rewrite import rewrite_log, scan_lines
+
+    Store(log_path).record(Event(ts=T0, model="gpt-5", prompt=10, id="a"))
+    with log_path.open("ab") as fh:
+        fh.write(b"\n")
+    seen: list[int] = []
+
+    def decide(number: int, line: bytes, event: Event | None) -> bool:
+        if not seen:  # an agent appends while the first pass reads
+            Store(log_path).record(Event(ts=T0 + 1, model="gpt-5", prompt=20, id="b"))
+        seen.append(number)
+        return True
+
+    lines_then = [number for number, _, _ in scan_lines(log_path)]
+    assert lines_then == [1]
+    rewrite_log(log_path, decide)
+    assert seen == [1, 3]
+    assert ids(log_path) == ["a", "b"]

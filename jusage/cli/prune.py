@@ -100,14 +100,17 @@ def prune(
 def _cutoff(before: str | None, older_than: str | None, timezone: str | None) -> int:
     """Unix seconds: the start of --before's day in the zone, or now minus --older-than."""
     import time
-    from datetime import datetime
+    from datetime import date, datetime
     from datetime import time as clock
 
-    from jusage.cli.options import parse_today, resolve_tz
+    from jusage.cli.options import resolve_tz
 
     tz = resolve_tz(timezone)
     if before is not None:
-        day = parse_today(before, tz)
+        try:
+            day = date.fromisoformat(before)
+        except ValueError:
+            raise CliError(f"--before: expected YYYY-MM-DD, got {before!r}") from None
         return int(datetime.combine(day, clock(), tzinfo=tz).timestamp())
     assert older_than is not None
     text = older_than.strip().lower()
