@@ -249,10 +249,6 @@ class Aggregator:
         # Sent to worker processes without the caches, which the workers fill for themselves.
         return (_aggregator, (self.dims, self.tz, self.bucket, self.coster))
 
-    def dim_values(self, values: Any) -> tuple[Any, ...]:
-        """The dimension values of a group as a tuple (one dimension's value is bare)."""
-        return values if len(self.dims) != 1 else (values,)
-
     def accumulate(self, partial: Partial, events: Iterable[EventLike]) -> Partial:
         """Fold ``events`` into ``partial`` (in place) and return it.
 

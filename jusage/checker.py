@@ -331,7 +331,7 @@ class BudgetChecker:
                 *(key for key, _ in self._specs),
             ]
         )
-        trackers = [Tracker(key, period, matcher(self._scopes.get(key, ()))) for key, period in self._specs]
+        trackers = [Tracker(period, matcher(self._scopes.get(key, ()))) for key, period in self._specs]
         return Totals(
             trackers,
             tz=self.tz,

@@ -179,7 +179,7 @@ def model_prices(table: Table, pricer: Pricer) -> list[ModelPrice]:
     priced at its own date in the reports.
     """
     from jusage.aggregate import COMPLETION, PROMPT
-    from jusage.pricing import infer_provider
+    from jusage.pricing import infer_provider, price_source
 
     seen: dict[str, list[Any]] = {}
     for (day, model), counters in table.rows.items():
@@ -197,9 +197,6 @@ def model_prices(table: Table, pricer: Pricer) -> list[ModelPrice]:
             rates = pricer.rates(model, date.fromisoformat(last)) if model else None
         except ValueError:
             rates = None
-        source: PriceSource = (
-            "unknown" if rates is None else "override" if rates.source == "override" else "package"
-        )
-        out.append(ModelPrice(model, infer_provider(model), first, last, tokens, rates, source))
+        out.append(ModelPrice(model, infer_provider(model), first, last, tokens, rates, price_source(rates)))
     out.sort(key=lambda m: (-m.tokens, m.model))
     return out

@@ -6,7 +6,7 @@ import os
 import time
 from datetime import date, datetime, tzinfo
 
-__all__ = ["Calendar", "local_day", "local_zone_name", "resolve_timezone", "today_in"]
+__all__ = ["Calendar", "local_day", "resolve_timezone", "today_in"]
 
 # Every UTC offset in the tz database, and every transition, falls on a multiple of 15 minutes,
 # so all the seconds of one quarter hour share a calendar day in any zone.
@@ -113,8 +113,3 @@ def today_in(tz: tzinfo | None) -> date:
     if tz is None:
         return date.today()
     return datetime.now(tz).date()
-
-
-def local_zone_name() -> str:
-    """A readable name for the local zone (``TZ`` if set, else the abbreviation)."""
-    return os.environ.get("TZ") or time.strftime("%Z")

@@ -170,7 +170,7 @@ class _SetReader:
         try:
             return self.update(ckpt, priced)
         except _Rebuild:
-            return self._with_table(self.read_all(ckpt), ckpt, priced)
+            return self._with_table(self.read_all(), ckpt, priced)
 
     def _with_table(
         self, read: tuple[Partial, Partial, list[_LogRecord]], ckpt: Path | None, priced: bool
@@ -185,7 +185,7 @@ class _SetReader:
             table = add_tables(table, rollup(tail, self.aggregator))
         return whole, table
 
-    def read_all(self, ckpt: Path | None = None) -> tuple[Partial, Partial, list[_LogRecord]]:
+    def read_all(self) -> tuple[Partial, Partial, list[_LogRecord]]:
         """Every log from its start: ``(the complete lines' partial, the unfinished last
         lines' partial, the logs' records)``."""
         partial = Partial()
@@ -279,7 +279,7 @@ class _SetReader:
             rows = saved.groups + encode_groups(gained)
             self._save_rows(ckpt, rows, saved.skipped + gained.skipped, records, table)
         elif changed or (priced and not cached):
-            partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
+            partial = decode_groups(saved.groups, saved.skipped)
             partial.absorb(gained)
             if priced:
                 table = (
@@ -293,7 +293,7 @@ class _SetReader:
         if table is not None and (tail.groups or tail.skipped):
             table = add_tables(table, rollup(tail, self.aggregator))
         if partial is None and not priced:
-            partial = decode_groups(saved.groups, saved.skipped, self.aggregator)
+            partial = decode_groups(saved.groups, saved.skipped)
         whole = partial.merge(tail) if partial is not None else Partial()
         return whole, table
 

@@ -9,7 +9,7 @@ from a host program that runs threads is unsafe.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 __all__ = ["cpu_workers", "ordered_map"]
@@ -53,8 +53,4 @@ def ordered_map(
                 done += 1
         except BrokenProcessPool:
             pass
-    yield from map(func, _rest(items, done))
-
-
-def _rest(items: Sequence[T], done: int) -> Iterable[T]:
-    return items[done:]
+    yield from map(func, items[done:])

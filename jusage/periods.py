@@ -108,15 +108,14 @@ def parse_day(text: str, today: date, *, start_of_week: int = 0) -> date:
     try:
         if key[:-1].isdigit() and key[-1:] in ("d", "w") and key[:-1].isascii():
             days = int(key[:-1]) * (7 if key.endswith("w") else 1)
-            if days >= 1:
-                return today - timedelta(days=days - 1)
+            if days < 1:
+                raise ValueError("N in Nd or Nw must be at least 1")
+            return today - timedelta(days=days - 1)
         digits = key[:4] + key[5:7] + key[8:] if len(key) == 10 and key[4] == "-" and key[7] == "-" else key
         if len(digits) == 8 and digits.isdigit() and digits.isascii():
             return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except (ValueError, OverflowError) as exc:
         raise PeriodError(f"cannot read date {text!r}: {exc}") from None
-    if key[:-1] and set(key[:-1]) == {"0"} and key[-1:] in ("d", "w"):
-        raise PeriodError(f"cannot read date {text!r}: N in Nd or Nw must be at least 1")
     raise PeriodError(f"cannot read date {text!r}: expected {_ACCEPTED}")
 
 

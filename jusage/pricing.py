@@ -34,6 +34,7 @@ __all__ = [
     "default_prices_path",
     "infer_provider",
     "load_overrides",
+    "price_source",
     "strip_provider_prefix",
 ]
 
@@ -203,11 +204,18 @@ _LINE_IN_TOML_ERROR = r"at line (\d+)"
 _HEADER = r"""^\s*\[\[?\s*models\s*\.\s*("(?:[^"\\]|\\.)*"|'[^']*'|[\w-]+)\s*(.*?)\]"""
 
 
+def price_source(rates: Rates | None) -> PriceSource:
+    """Where ``rates`` come from: ``override``, ``package``, or ``unknown`` for none."""
+    if rates is None:
+        return "unknown"
+    return "override" if rates.source == "override" else "package"
+
+
 def default_prices_path() -> Path:
     """``$JUSAGE_HOME/prices.toml``, or ``~/.jusage/prices.toml`` when ``JUSAGE_HOME`` is unset."""
-    home = os.environ.get("JUSAGE_HOME")
-    base = Path(home).expanduser() if home else Path.home() / ".jusage"
-    return base / "prices.toml"
+    from jusage.locations import jusage_home
+
+    return jusage_home() / "prices.toml"
 
 
 def _usd_to_micro(value: object) -> int | None:
@@ -537,7 +545,6 @@ class _Answers:
     def save(self) -> None:
         """Write the answers back (best effort; a failure only costs time next run)."""
         import contextlib
-        import os
 
         import msgspec
 
@@ -723,10 +730,7 @@ class Pricer:
 
     def source(self, model: str, day: date) -> PriceSource:
         """Where ``model``'s price on ``day`` comes from: override, package or unknown."""
-        rates = self.rates(model, day)
-        if rates is None:
-            return "unknown"
-        return "override" if rates.source == "override" else "package"
+        return price_source(self.rates(model, day))
 
     def _override(self, model: str) -> Rates | None:
         names = (model.strip().lower(), strip_provider_prefix(model).lower())

@@ -93,7 +93,8 @@ def aggregate_file(
     if not checkpoint or not checkpoints_enabled():
         return _scan(path, aggregator, 0, st.st_size, workers)
     ckpt = checkpoint_path(path, aggregator)
-    start, base = _load(ckpt, path, st, aggregator)
+    saved = _valid(ckpt, path, st)
+    start, base = (saved.offset, _groups_of(saved)) if saved is not None else (0, Partial())
     boundary = last_line_end(path, st.st_size)
     if boundary < start:  # cannot happen for an append-only file; be safe
         start, base = 0, Partial()
@@ -123,14 +124,20 @@ def table_of_file(path: Path, aggregator: Aggregator, *, workers: int = 1, check
     saved = _valid(ckpt, path, st)
     boundary = last_line_end(path, st.st_size)
     priced = priced_by(aggregator)
-    if saved is not None and saved.offset == boundary and priced and saved.priced_by == priced:
-        table = decode_table(saved.table, saved.skipped, aggregator)
+    kept = (
+        decode_table(saved.table, saved.skipped, aggregator)
+        if saved and priced and saved.priced_by == priced
+        else None
+    )
+    if saved is not None and saved.offset == boundary and kept is not None:
+        table = kept
     else:
-        start, base = (saved.offset, _groups_from(saved, aggregator)) if saved is not None else (0, Partial())
+        start, base = (saved.offset, _groups_of(saved)) if saved is not None else (0, Partial())
         if boundary < start:  # cannot happen for an append-only file; be safe
-            start, base = 0, Partial()
-        base.absorb(_scan(path, aggregator, start, boundary, workers))
-        table = rollup(base, aggregator)
+            start, base, kept = 0, Partial(), None
+        gained = _scan(path, aggregator, start, boundary, workers)
+        base.absorb(gained)
+        table = rollup(base, aggregator) if kept is None else add_tables(kept, rollup(gained, aggregator))
         if boundary > 0:
             _save(ckpt, path, st, boundary, base, priced, table)
     if st.st_size > boundary:  # a last line still being written: read it, do not keep it
@@ -188,13 +195,6 @@ def probe(path: Path, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def _load(ckpt: Path, path: Path, st: os.stat_result, aggregator: Aggregator) -> tuple[int, Partial]:
-    saved = _valid(ckpt, path, st)
-    if saved is None:
-        return 0, Partial()
-    return saved.offset, _groups_from(saved, aggregator)
-
-
 def _valid(ckpt: Path, path: Path, st: os.stat_result) -> _Checkpoint | None:
     """The checkpoint in ``ckpt`` when it is one of this file as it is now, else ``None``."""
     try:
@@ -213,8 +213,8 @@ def _valid(ckpt: Path, path: Path, st: os.stat_result) -> _Checkpoint | None:
     return None
 
 
-def _groups_from(saved: _Checkpoint, aggregator: Aggregator) -> Partial:
-    return decode_groups(saved.groups, saved.skipped, aggregator)
+def _groups_of(saved: _Checkpoint) -> Partial:
+    return decode_groups(saved.groups, saved.skipped)
 
 
 def encode_groups(partial: Partial) -> list[list[Any]]:
@@ -225,9 +225,9 @@ def encode_groups(partial: Partial) -> list[list[Any]]:
     ]
 
 
-def decode_groups(rows: list[list[Any]], skipped: int, aggregator: Aggregator) -> Partial:
-    """The partial :func:`encode_groups` wrote, for an aggregation like ``aggregator``'s (rows
-    of one key, which a set of logs' checkpoint may hold, are added up)."""
+def decode_groups(rows: list[list[Any]], skipped: int) -> Partial:
+    """The partial :func:`encode_groups` wrote (rows of one key, which a set of logs'
+    checkpoint may hold, are added up)."""
     partial = Partial(skipped=skipped)
     groups = partial.groups
     for bucket, utc_day, named, tier, reported, *counters in rows:

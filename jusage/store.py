@@ -186,7 +186,7 @@ class Store:
         (a newline more than ``data`` after a torn line). ``locked(fd)`` is called under the
         lock just before the write, the descriptor open on the log the line goes to."""
         if fcntl is None:  # pragma: no cover - Windows
-            with self._mutex, _locked(-1, self.path):
+            with self._mutex, _side_lock(self.path):
                 fd = self._fd if self._fd >= 0 else self._open()
                 if locked is not None:
                     locked(fd)
@@ -235,7 +235,7 @@ class Store:
         """
         with self._mutex:
             if fcntl is None:  # pragma: no cover - Windows
-                with _locked(-1, self.path):
+                with _side_lock(self.path):
                     yield
                 return
             for _attempt in range(8):
@@ -344,18 +344,12 @@ if fcntl is not None:
 
 
 @contextmanager
-def _locked(fd: int, path: Path) -> Iterator[None]:
-    if fcntl is not None:
-        _lock(fd)
-        try:
-            yield
-        finally:
-            _flock(fd, _LOCK_UN)
-    else:  # pragma: no cover - Windows
-        from filelock import FileLock
+def _side_lock(path: Path) -> Iterator[None]:  # pragma: no cover - Windows
+    """The writers' lock where ``fcntl`` does not exist: a ``filelock`` side file."""
+    from filelock import FileLock
 
-        with FileLock(str(path) + ".lock"):
-            yield
+    with FileLock(str(path) + ".lock"):
+        yield
 
 
 # A descriptor inherited across fork shares its flock with the parent's, so it would not

@@ -86,10 +86,9 @@ class Tracker:
     first ts, last ts]``. Keys below ``floor`` are no longer kept.
     """
 
-    __slots__ = ("buckets", "floor", "key", "match", "period")
+    __slots__ = ("buckets", "floor", "match", "period")
 
-    def __init__(self, key: str, period: str, match: Callable[[Any], bool] | None) -> None:
-        self.key = key
+    def __init__(self, period: str, match: Callable[[Any], bool] | None) -> None:
         self.period = _PERIOD_CODES[period]
         self.match = match
         self.buckets: dict[Any, list[int]] = {}
@@ -160,8 +159,6 @@ class Totals:
         self.saved_offset = -1
         #: The latest moment the totals were brought to (see :meth:`advance`).
         self.folded_at = 0
-        #: Malformed lines met.
-        self.skipped = 0
         self.hours: list[int] = []
         self.block_start = -1
         self.dirty_from: int | None = None
@@ -321,7 +318,6 @@ class Totals:
             for rows in read_rows(path, stats, start, stop, decoder=EVENT_DECODER):
                 self.fold(rows)
             self.offset = max(start, stop)
-        self.skipped += stats.skipped
 
     def rebuild(self, path: Path, fd: int, size: int, now: int, *, whole_lines: bool) -> None:
         """Start again from nothing and fold the log's first ``size`` bytes (open as ``fd``)."""
@@ -329,7 +325,6 @@ class Totals:
         self.ident = (st.st_dev, st.st_ino)
         self.offset = 0
         self.saved_offset = -1
-        self.skipped = 0
         self.hours = []
         self.block_start = -1
         self.dirty_from = None

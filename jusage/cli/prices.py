@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from jusage.cli.options import CliError, echo_json, json_option, prices_option
-from jusage.cli.query import logs_options, resolve_logs, sync_before_report
+from jusage.cli.options import CliError, echo_json, json_option, prices_option, readable_log
+from jusage.cli.query import (
+    echo_table,
+    load_pricer,
+    logs_options,
+    resolve_logs,
+    stdout_color,
+    sync_before_report,
+    width,
+)
 
 
 def _usd(micro: int) -> float:
@@ -50,21 +57,16 @@ def prices(prices_path: Path | None, as_json: bool, **opts: Any) -> None:
       jusage prices
       jusage prices --prices ~/my-prices.toml --json
     """
-    from jusage.costing import model_prices
-    from jusage.pricing import Pricer, PricingError
-    from jusage.render.text import format_int, render_table, use_color
-
-    if prices_path is not None and not prices_path.is_file():
-        raise CliError(f"--prices: {prices_path}: no such file")
-    try:
-        pricer = Pricer.load(prices_path)
-    except PricingError as exc:
-        raise CliError(f"--prices: {exc}") from None
     from datetime import UTC
 
+    from jusage.costing import model_prices
+    from jusage.render.text import format_int, render_table
     from jusage.views.reports import read_log
 
-    logs, _named, sync = resolve_logs(opts)
+    pricer = load_pricer(prices_path)
+    logs, sync = resolve_logs(opts)
+    for path in logs:
+        readable_log(path)
     if sync:
         sync_before_report(logs[0], quiet=as_json)
     try:
@@ -107,18 +109,14 @@ def prices(prices_path: Path | None, as_json: bool, **opts: Any) -> None:
             cells = [_price(v) for v in (r.input, r.output, r.cache_read, r.cache_write)]
         tier = "*" if m.rates is not None and m.rates.tiers else ""
         rows.append([m.model or "(no model)", *cells, m.source + tier, format_int(m.tokens)])
-    import shutil
-
-    width = shutil.get_terminal_size((80, 24)).columns
-    click.echo(
+    echo_table(
         render_table(
             ["Model", "Input", "Output", "Cache R", "Cache W", "Source", "Tokens"],
             rows,
             "lrrrrlr",
-            max_width=width,
-            color=use_color(sys.stdout),
-        ),
-        color=use_color(sys.stdout),
+            max_width=width(),
+            color=stdout_color(),
+        )
     )
     click.echo("Prices in USD per million tokens, as of each model's last day in the log.")
     if any(m.rates is not None and m.rates.tiers for m in found):

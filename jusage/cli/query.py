@@ -17,11 +17,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jusage.cli.options import CliError, json_option, parse_today, prices_option, resolve_tz, timezone_option
+from jusage.cli.options import (
+    CliError,
+    json_option,
+    parse_today,
+    prices_option,
+    readable_log,
+    resolve_tz,
+    timezone_option,
+)
 
 if TYPE_CHECKING:
     from jusage.aggregate import Table
     from jusage.costing import Coster, CostMode
+    from jusage.pricing import Pricer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,19 +185,24 @@ def resolve_window(
     return Window(tz, day, first, last, sow)
 
 
-def make_cost(mode: str, prices_path: Path | None) -> Coster:
-    """The coster for ``--mode`` and ``--prices``; a bad price file is a :class:`CliError`."""
-    from jusage.costing import Coster
+def load_pricer(prices_path: Path | None) -> Pricer:
+    """The prices with ``--prices``' overrides; a bad price file is a :class:`CliError`."""
     from jusage.pricing import Pricer, PricingError
 
     if prices_path is not None and not prices_path.is_file():
         raise CliError(f"--prices: {prices_path}: no such file")
     try:
-        pricer = Pricer.load(prices_path)
+        return Pricer.load(prices_path)
     except PricingError as exc:
         raise CliError(f"--prices: {exc}") from None
+
+
+def make_cost(mode: str, prices_path: Path | None) -> Coster:
+    """The coster for ``--mode`` and ``--prices``; a bad price file is a :class:`CliError`."""
+    from jusage.costing import Coster
+
     cost_mode: CostMode = mode  # type: ignore[assignment]
-    return Coster(pricer, cost_mode)
+    return Coster(load_pricer(prices_path), cost_mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +210,6 @@ class Query:
     """A report's resolved options."""
 
     logs: tuple[Path, ...]
-    named: bool  # the logs were named with --log
     sync: bool
     window: Window
     coster: Coster
@@ -211,12 +224,11 @@ def make_query(opts: dict[str, Any]) -> Query:
     window = resolve_window(
         opts["timezone"], opts["since"], opts["until"], opts["today"], opts["start_of_week"]
     )
-    logs, named, sync = resolve_logs(opts)
+    logs, sync = resolve_logs(opts)
     sources = opts.get("sources")
     wanted = frozenset(s.strip() for s in sources.split(",") if s.strip()) if sources else None
     return Query(
         logs=logs,
-        named=named,
         sync=sync,
         window=window,
         coster=make_cost(opts["mode"], opts["prices_path"]),
@@ -227,8 +239,9 @@ def make_query(opts: dict[str, Any]) -> Query:
     )
 
 
-def resolve_logs(opts: dict[str, Any]) -> tuple[tuple[Path, ...], bool, bool]:
-    """``(logs, named with --log, sync first)`` from :func:`logs_options`' parsed values."""
+def resolve_logs(opts: dict[str, Any]) -> tuple[tuple[Path, ...], bool]:
+    """``(logs, sync first)`` from :func:`logs_options`' parsed values (the default ledger is
+    synced unless turned off; logs named with ``--log`` only with ``--sync``)."""
     from jusage.config import ConfigError, load_config
     from jusage.locations import default_log_path
     from jusage.logset import LogPathError, expand_logs
@@ -247,7 +260,7 @@ def resolve_logs(opts: dict[str, Any]) -> tuple[tuple[Path, ...], bool, bool]:
     except LogPathError as exc:
         raise CliError(str(exc)) from None
     sync = opts["sync"] if opts["sync"] is not None else (not named and config.sync)
-    return tuple(logs), named, sync
+    return tuple(logs), sync
 
 
 def _shared_logs(folders: tuple[str, ...], recursive: bool) -> list[Path]:
@@ -264,15 +277,12 @@ def read_table(query: Query, dims: tuple[str, ...], bucket: str = "day") -> Tabl
     """The logs of ``query`` aggregated by ``dims`` (plus what its filters need), priced and
     narrowed to its project and agents; new agent history is brought in first when the
     query says so."""
-    import os
-
     from jusage.aggregate import keep_dims
     from jusage.parallel import cpu_workers
     from jusage.views.reports import narrow, read_log
 
     for path in query.logs:
-        if path.is_file() and not os.access(path, os.R_OK):
-            raise CliError(f"{path}: cannot read the log (permission denied)")
+        readable_log(path)
     if query.sync:
         sync_before_report(query.logs[0], quiet=query.as_json)
     extra = [d for d in ("project", "source") if d not in dims]
@@ -319,8 +329,13 @@ def width() -> int:
     return shutil.get_terminal_size((80, 24)).columns
 
 
-def echo_table(text: str) -> None:
-    """Print a rendered table, keeping its colours only where :func:`use_color` allows."""
+def stdout_color() -> bool:
+    """Whether what goes to stdout may have colours (see :func:`jusage.render.text.use_color`)."""
     from jusage.render.text import use_color
 
-    click.echo(text, color=use_color(sys.stdout))
+    return use_color(sys.stdout)
+
+
+def echo_table(text: str) -> None:
+    """Print a rendered table, keeping its colours only where :func:`stdout_color` allows."""
+    click.echo(text, color=stdout_color())

@@ -20,6 +20,7 @@ from jusage.cli.query import (
     nothing_to_show,
     query_options,
     read_table,
+    stdout_color,
     width,
 )
 
@@ -47,15 +48,7 @@ def _emit(report: Report, query: Query, table: Table, breakdown: bool = False) -
     elif not report.rows:
         click.echo(nothing_to_show(table, query.logs))
     else:
-        echo_table(render_report(report, breakdown=breakdown, width=width(), color=use_color_stdout()))
-
-
-def use_color_stdout() -> bool:
-    import sys
-
-    from jusage.render.text import use_color
-
-    return use_color(sys.stdout)
+        echo_table(render_report(report, breakdown=breakdown, width=width(), color=stdout_color()))
 
 
 def _note_pruned(query: Query, table: Table) -> None:
@@ -302,4 +295,4 @@ def blocks(**opts: Any) -> None:
     elif not shown:
         click.echo("No active block." if opts["active"] else nothing_to_show(table, query.logs))
     else:
-        echo_table(render_blocks(shown, now, tz=w.tz, limit=limit, width=width(), color=use_color_stdout()))
+        echo_table(render_blocks(shown, now, tz=w.tz, limit=limit, width=width(), color=stdout_color()))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from jusage.cli.options import CliError, echo_json
-from jusage.cli.query import echo_table, make_query, query_options, read_table, width
+from jusage.cli.query import echo_table, make_query, query_options, read_table, stdout_color, width
 
 
 @click.command()
@@ -62,9 +62,6 @@ def stats(last_days: int | None, **opts: Any) -> None:
 
         echo_json(stats_to_json(result, spend))
     else:
-        import sys
-
         from jusage.render.stats import render_stats
-        from jusage.render.text import use_color
 
-        echo_table(render_stats(result, w.today, width=width(), spend=spend, color=use_color(sys.stdout)))
+        echo_table(render_stats(result, w.today, width=width(), spend=spend, color=stdout_color()))

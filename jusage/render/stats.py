@@ -23,10 +23,6 @@ def _usd(pico: int) -> float:
     return pico / _PICO_PER_USD
 
 
-def _micro(pico: int) -> int:
-    return (pico + 500_000) // 1_000_000
-
-
 def stats_to_json(stats: Stats, spend: Spend | None = None) -> dict[str, Any]:
     """The whole stats view as plain JSON types (the ``jusage stats --json`` shape).
 
