@@ -167,9 +167,7 @@ def _event(value: dict[str, Any], canonical: bytes, nth: int, host: str) -> Even
     key = _own_key(event.id) if event.id else drop_key("event", b"%d\n%s" % (nth, canonical))
     changes: dict[str, Any] = {"id": f"{ID_PREFIX}{key:016x}"}
     if event.corrects:
-        changes["corrects"] = (
-            f"{ID_PREFIX}{drop_key('id', event.corrects.encode('utf-8', 'surrogatepass')):016x}"
-        )
+        changes["corrects"] = f"{ID_PREFIX}{_own_key(event.corrects):016x}"
     if not event.source:
         changes["source"] = SOURCE
     if not event.host:

@@ -67,7 +67,6 @@ from jusage.events import Event
 if TYPE_CHECKING:
     import threading
 
-    from jusage.importers.index import Counts
     from jusage.store import Store
 
 try:
@@ -154,8 +153,10 @@ class IngestSummary:
 
     def describe(self) -> str:
         """A one-line human summary."""
+        from jusage.render.text import counted
+
         text = (
-            f"{_count(self.ingested, 'file')} ingested ({_count(self.events_added, 'event')} added), "
+            f"{counted(self.ingested, 'file')} ingested ({counted(self.events_added, 'event')} added), "
             f"{self.duplicates} already in the ledger, {self.rejected} rejected, "
             f"{self.pending} left for a later pass"
         )
@@ -164,10 +165,6 @@ class IngestSummary:
         if self.recovered:
             text += f"; {self.recovered} taken over from a stopped ingester"
         return text
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def ingest_folder(
@@ -418,7 +415,7 @@ class Ingester:
     def _append(self, ready: list[tuple[Path, str, list[Event]]], tally: _Tally) -> bool:
         """Append the events the ledger does not hold, durably, holding its import index;
         False (nothing done) when an import held the index for over :attr:`lock_timeout`."""
-        from jusage.importers.index import ImportBusyError, ImportIndex
+        from jusage.importers.index import ImportBusyError, ImportIndex, counts_of
 
         new_ledger = not self.store.path.exists()
         with contextlib.ExitStack() as held:  # so that only the wait for the index is caught
@@ -437,7 +434,7 @@ class Ingester:
                         continue
                     known.add(key)  # a copy later in this batch is a duplicate too
                     lines.append(event.to_json())
-                    index.put(SOURCE, key, _counts(event))  # written only by the commit below
+                    index.put(SOURCE, key, counts_of(event))  # written only by the commit below
                     added += 1
                 tally.events_added += added
                 if added:
@@ -589,11 +586,6 @@ def _claim_order(name: str) -> tuple[int, str]:
 def _key(event: Event) -> int:
     """The 64-bit key in a dropped event's id (``dr-<16 hex digits>``)."""
     return int(event.id[3:], 16)
-
-
-def _counts(event: Event) -> Counts:
-    """What the import index keeps of a dropped event: what it reads back from its line."""
-    return (event.prompt, event.completion, event.cached, event.cache_write, event.cache_write_1h, event.ts)
 
 
 @contextlib.contextmanager

@@ -2,9 +2,10 @@
 
 Claude Code, Codex and jcode, and (see ``docs/agents.md``) Gemini CLI, OpenCode, Qwen Code,
 Amp and GitHub Copilot CLI: each has ``import_<agent>(store, paths, *, progress=None,
-lock_timeout=-1, workers=None)`` and ``default_<agent>_paths(env=None, *, found_only=True)``
-(Claude Code's is ``default_claude_paths``; ``found_only=False`` lists every folder it looks
-for, found or not).
+lock_timeout=-1)`` (Claude Code's also takes ``workers``) and
+``default_<agent>_paths(env=None, *, found_only=True)`` (Claude Code's is
+``default_claude_paths``; ``found_only=False`` lists every folder it looks for, found or
+not).
 
 Each importer is incremental (it reads only what was appended since its last run), safe to
 run concurrently with any other import into the same ledger (one lock per ledger) and

@@ -87,14 +87,12 @@ def import_amp(
     *,
     progress: Progress | None = None,
     lock_timeout: float = -1,
-    workers: int | None = None,
 ) -> ImportSummary:
     """Import what is new in the Amp threads below ``paths`` into ``store``.
 
     Incremental (a thread is read again only when its file changed), exactly once across
     runs, copies and concurrent runs, malformed threads and calls skipped and counted.
-    ``workers`` is accepted for a uniform call and not used. Raises
-    :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
+    Raises :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
     """
     jobs = [(path, st, _read) for path, st in amp_files(paths)]
     return run_import(store, SOURCE, jobs, progress=progress, lock_timeout=lock_timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from jusage.days import local_day
 from jusage.importers.index import HEAD_BYTES, Counts, FileMark, ImportIndex, Stamp, digest
+from jusage.render.text import counted
 
 __all__ = [
     "MAX_LINE",
@@ -106,11 +107,6 @@ class ImportSummary:
         )
 
 
-def counted(n: int, noun: str, plural: str = "") -> str:
-    """``n`` and ``noun``, in the plural (``plural``, else ``noun`` + s) unless ``n`` is 1."""
-    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
-
-
 class Tally:
     """Mutable counters filled during a run, frozen into an :class:`ImportSummary`."""
 
@@ -158,19 +154,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-_local_days: dict[int, str] = {}
-
-
-def local_day(ts: int) -> str:
-    """The writer's local ``YYYY-MM-DD`` at ``ts`` (cached per quarter hour)."""
-    q = ts // 900
-    day = _local_days.get(q)
-    if day is None:
-        day = time.strftime("%Y-%m-%d", time.localtime(q * 900))
-        _local_days[q] = day
-    return day
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -309,13 +292,14 @@ def scan_tree(
     roots: Iterable[Path],
     pattern: str,
     *,
-    suffix: str = ".jsonl",
+    suffix: str | tuple[str, ...] = ".jsonl",
     ordered: bool = True,
     stamps: Mapping[str, Stamp] | None = None,
 ) -> tuple[int, list[tuple[str, os.stat_result]]]:
     """``(files found, files kept)``: the files below ``roots`` whose name starts with
-    ``pattern`` and ends with ``suffix``, with their ``stat``, as in :func:`scan_files`; with
-    ``stamps`` (by path), only those whose ``stat`` differs from their stamp.
+    ``pattern`` and ends with ``suffix`` (or one of several), with their ``stat``, as in
+    :func:`scan_files`; with ``stamps`` (by path), only those whose ``stat`` differs from
+    their stamp.
 
     A re-import of a big history is mostly this walk: one ``stat`` per transcript, compared
     with its stamp as it is met.
@@ -349,7 +333,7 @@ def _may_follow(link: str, followed: set[str]) -> bool:
 
 
 def _walk(
-    roots: list[str], pattern: str, suffix: str, stamps: Mapping[str, Stamp] | None
+    roots: list[str], pattern: str, suffix: str | tuple[str, ...], stamps: Mapping[str, Stamp] | None
 ) -> tuple[int, dict[tuple[int, int], tuple[str, os.stat_result]]]:
     """Walk every folder below ``roots``: the count of distinct matching files and, by
     ``(device, inode)``, the ones to keep (all, or those whose stamp changed)."""

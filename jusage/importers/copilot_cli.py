@@ -99,13 +99,11 @@ def import_copilot_cli(
     *,
     progress: Progress | None = None,
     lock_timeout: float = -1,
-    workers: int | None = None,
 ) -> ImportSummary:
     """Import what is new in the Copilot CLI OpenTelemetry exports below ``paths``.
 
     Incremental (each export is read from where the last run stopped), exactly once across
-    runs, copies and concurrent runs, malformed lines skipped and counted. ``workers`` is
-    accepted for a uniform call and not used. Raises
+    runs, copies and concurrent runs, malformed lines skipped and counted. Raises
     :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
     """
     jobs = [(path, st, _read) for path, st in copilot_cli_files(paths)]

@@ -89,14 +89,12 @@ def import_gemini_cli(
     *,
     progress: Progress | None = None,
     lock_timeout: float = -1,
-    workers: int | None = None,
 ) -> ImportSummary:
     """Import what is new in the Gemini CLI chat recordings below ``paths`` into ``store``.
 
     Incremental (a ``.jsonl`` is read from where the last run stopped, a ``.json`` again only
     when it changed), exactly once across runs, copies and concurrent runs, malformed lines
-    skipped and counted. ``workers`` is accepted for a uniform call and not used (these
-    histories are small enough for one process). Raises
+    skipped and counted. Raises
     :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
     """
     jobs = [

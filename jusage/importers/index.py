@@ -48,6 +48,7 @@ from typing import Any
 
 import orjson
 
+from jusage.events import MAX_COUNT, Event  # MAX_COUNT: a count (or ts) this large is malformed
 from jusage.importers.lock import ExclusiveLock
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "ImportIndex",
     "Stamp",
     "add_counts",
+    "counts_of",
     "digest",
     "event_counts",
     "fits",
@@ -89,9 +91,6 @@ ID_PREFIXES: dict[str, str] = {
 :data:`jusage.drops.ID_PREFIX`); a new importer adds its own here, so that rebuilding an
 index from the ledger takes its events in too."""
 
-MAX_COUNT = 1 << 53
-"""A count (or ``ts``) at least this large, in a transcript or a ledger line, is malformed: no
-model reads 9e15 tokens, and the sums the index keeps must fit its 64-bit integers."""
 
 HEAD_BYTES = 512
 """Bytes at the start of a file, and just before a saved offset, whose digests tell a file
@@ -222,6 +221,11 @@ def fits(counts: Counts) -> bool:
 
 
 _COUNT_FIELDS = ("prompt", "completion", "cached", "cache_write", "cache_write_1h", "ts")
+
+
+def counts_of(event: Event) -> Counts:
+    """What the index keeps of one event: its counts as its ledger line holds them."""
+    return (event.prompt, event.completion, event.cached, event.cache_write, event.cache_write_1h, event.ts)
 
 
 def event_counts(value: dict[str, Any]) -> Counts | None:

@@ -28,7 +28,7 @@ from jusage.importers.common import (
     read_new_lines,
     stat_paths,
 )
-from jusage.importers.index import ID_PREFIXES, MAX_COUNT, ImportIndex, fits, key_of
+from jusage.importers.index import ID_PREFIXES, MAX_COUNT, ImportIndex, counts_of, key_of
 from jusage.reading import too_deep
 from jusage.store import Store
 
@@ -118,17 +118,10 @@ def _parse(lines: list[bytes], tally: Tally, found: list[Found]) -> None:
         except (orjson.JSONDecodeError, EventError, TypeError):
             tally.malformed += 1
             continue
-        counts = (
-            event.prompt,
-            event.completion,
-            event.cached,
-            event.cache_write,
-            event.cache_write_1h,
-            event.ts,
-        )
-        if not fits(counts) or event.tokens >= MAX_COUNT:  # too large to be true, or to add up exactly
+        if event.tokens >= MAX_COUNT:  # each count is below it (the schema), their sum may not be
             tally.malformed += 1
             continue
+        counts = counts_of(event)
         tally.entries += 1
         key = _jcode_id(value, line)
         changes: dict[str, Any] = {"id": f"{ID_PREFIX}{key:016x}", "source": event.source or SOURCE}

@@ -123,13 +123,11 @@ def import_opencode(
     *,
     progress: Progress | None = None,
     lock_timeout: float = -1,
-    workers: int | None = None,
 ) -> ImportSummary:
     """Import what is new in OpenCode's databases and message files below ``paths``.
 
     Incremental, exactly once across runs, copies and concurrent runs (with each other and
-    with OpenCode writing), malformed messages skipped and counted. ``workers`` is accepted
-    for a uniform call and not used. Raises
+    with OpenCode writing), malformed messages skipped and counted. Raises
     :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
     """
     jobs = [

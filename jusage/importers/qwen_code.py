@@ -81,13 +81,11 @@ def import_qwen_code(
     *,
     progress: Progress | None = None,
     lock_timeout: float = -1,
-    workers: int | None = None,
 ) -> ImportSummary:
     """Import what is new in the Qwen Code chat logs below ``paths`` into ``store``.
 
     Incremental (each log is read from where the last run stopped), exactly once across runs,
-    copies and concurrent runs, malformed lines skipped and counted. ``workers`` is accepted
-    for a uniform call and not used. Raises
+    copies and concurrent runs, malformed lines skipped and counted. Raises
     :class:`~jusage.importers.common.ImportPathError` for a path that does not exist.
     """
     jobs = [(path, st, _read) for path, st in qwen_code_files(paths)]

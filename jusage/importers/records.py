@@ -437,8 +437,9 @@ def find_files(
             folders += [root.resolve() for root in roots(path)]
         else:
             found.append((str(path.resolve()), st))
-    for suffix in suffixes:
-        found += [item for item in scan_tree(folders, "", suffix=suffix, ordered=False)[1] if wanted(item[0])]
+    found += [
+        item for item in scan_tree(folders, "", suffix=tuple(suffixes), ordered=False)[1] if wanted(item[0])
+    ]
     unique: dict[tuple[int, int], tuple[str, os.stat_result]] = {}
     for path_str, st in found:
         unique.setdefault((st.st_dev, st.st_ino), (path_str, st))

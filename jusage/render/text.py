@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "cost_cell",
+    "counted",
     "format_int",
     "format_tokens",
     "format_usd",
@@ -49,6 +50,11 @@ def format_usd(micro: int, *, decimals: int = 2) -> str:
     whole, fraction = divmod(units, 10**decimals)
     text = f"{sign}${whole:,}"
     return f"{text}.{fraction:0{decimals}d}" if decimals else text
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and ``noun``, in the plural (``plural``, else ``noun`` + s) unless ``n`` is 1."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def cost_cell(cost_pico: int, unpriced: int) -> str:
