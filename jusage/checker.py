@@ -160,6 +160,11 @@ class BudgetResult(msgspec.Struct, frozen=True, gc=False):
     budgets: tuple[BudgetStatus, ...] = ()
     error: str = ""
 
+    @classmethod
+    def of(cls, statuses: tuple[BudgetStatus, ...]) -> BudgetResult:
+        """The result of these budgets: their worst action."""
+        return cls(worst([s.action for s in statuses]), statuses)
+
     @property
     def reason(self) -> str:
         """Why the action is what it is: the reasons of the budgets that are not ok, worst
@@ -233,6 +238,10 @@ class _Slot:
         if pico >= self.limit_money or tokens >= self.limit_tokens:
             return 2
         return 1 if pico >= self.alert_money or tokens >= self.alert_tokens else 0
+
+    def action(self, level: int) -> Action:
+        """What a :meth:`level` asks of agents: at the limit, a stop only for a hard stop."""
+        return ("stop" if self.budget.hard_stop else "alert") if level == 2 else _ACTIONS[level]
 
 
 class BudgetChecker:
@@ -374,7 +383,7 @@ class BudgetChecker:
     ) -> BudgetStatus:
         tokens, pico, start, end = totals.span(totals.trackers[slot.tracker], now)
         level = slot.level(tokens, pico)
-        action: Action = ("stop" if slot.budget.hard_stop else "alert") if level == 2 else _ACTIONS[level]
+        action = slot.action(level)
         crossed: tuple[str, ...] = ()
         if before is not None:
             was = slot.level(*before)
@@ -409,7 +418,7 @@ class BudgetChecker:
         with self._lock:
             totals = self._current(when)
             statuses = tuple(self._status(totals, s, when) for s in self._slots if s.covers(ctx))
-        return BudgetResult(worst([s.action for s in statuses]), statuses)
+        return BudgetResult.of(statuses)
 
     def status(self, *, now: int | None = None) -> tuple[BudgetStatus, ...]:
         """Every budget, in file order, evaluated at ``now`` (default: the clock)."""
@@ -428,7 +437,7 @@ class BudgetChecker:
             today = totals.window(totals.trackers[0], when)
             block = totals.window(totals.trackers[1], when)
             statuses = tuple(self._status(totals, s, when) for s in self._slots if s.covers(ctx))
-        return Overview(today, block, BudgetResult(worst([s.action for s in statuses]), statuses))
+        return Overview(today, block, BudgetResult.of(statuses))
 
     def record(self, event: Event, store: Store | None = None, *, now: int | None = None) -> BudgetResult:
         """Append ``event`` to ``store`` (default: a store on :attr:`log`) and return the
@@ -519,7 +528,7 @@ class BudgetChecker:
         statuses = tuple(
             self._status(totals, s, now, before[s.tracker]) for s in self._slots if s.tracker in before
         )
-        return BudgetResult(worst([s.action for s in statuses]), statuses)
+        return BudgetResult.of(statuses)
 
     def _one(self, totals: Totals, event: Event, now: int) -> BudgetResult:
         """:meth:`_under_lock`'s work for one event, the common case, kept lean: the totals
@@ -548,12 +557,11 @@ class BudgetChecker:
                 else:
                     was = level
                 crossed = ("alert", "limit")[was:level]
-            action: Action = ("stop" if slot.budget.hard_stop else "alert") if level == 2 else _ACTIONS[level]
+            action = slot.action(level)
             statuses.append(
                 BudgetStatus(slot.budget, action, used_tokens, used_pico, start, end, now, crossed)
             )
-        found = tuple(statuses)
-        return BudgetResult(worst([s.action for s in found]), found)
+        return BudgetResult.of(tuple(statuses))
 
     def _save_now(self, totals: Totals) -> None:
         try:

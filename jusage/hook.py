@@ -15,10 +15,12 @@ that these hooks also make live in :mod:`jusage.gate`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jusage.importers.common import ImportSummary
     from jusage.store import Store
 
 __all__ = ["HOOK_LOCK_TIMEOUT", "run_claude_hook", "run_codex_hook"]
@@ -55,19 +57,8 @@ def run_claude_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
             paths.append(subagents)
 
         from jusage.importers.claude_code import import_claude_code
-        from jusage.importers.common import counted
-        from jusage.importers.index import ImportBusyError
 
-        if store is None:
-            from jusage.store import Store
-
-            store = Store.default()
-        try:
-            summary = import_claude_code(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
-        except ImportBusyError:
-            return "jusage hook: another import is running; this turn will be picked up later"
-        added, fixed = counted(summary.events_added, "event"), counted(summary.corrections, "correction")
-        return f"jusage: {added} added, {fixed}"
+        return _import(import_claude_code, store, paths)
     except Exception as exc:  # the agent must never see a failure
         return f"jusage hook: {type(exc).__name__}: {exc}"
 
@@ -87,21 +78,29 @@ def run_codex_hook(stdin_bytes: bytes, store: Store | None = None) -> str:
         if not isinstance(payload, dict):
             return "jusage hook: the hook input is not a JSON object"
         from jusage.importers.codex import default_codex_paths, import_codex
-        from jusage.importers.index import ImportBusyError
 
         value = payload.get("transcript_path")
         rollout = Path(value).expanduser() if isinstance(value, str) and value else None
         paths = [rollout] if rollout is not None and rollout.is_file() else default_codex_paths()
         if not paths:
             return "jusage hook: no Codex session to import"
-        if store is None:
-            from jusage.store import Store
-
-            store = Store.default()
-        try:
-            summary = import_codex(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
-        except ImportBusyError:
-            return "jusage hook: another import is running; this turn will be picked up later"
-        return f"jusage: {summary.events_added} events added, {summary.corrections} corrections"
+        return _import(import_codex, store, paths)
     except Exception as exc:  # the agent must never see a failure
         return f"jusage hook: {type(exc).__name__}: {exc}"
+
+
+def _import(importer: Callable[..., ImportSummary], store: Store | None, paths: list[Path]) -> str:
+    """Run one importer for a hook (into the default store unless given); the message."""
+    from jusage.importers.common import counted
+    from jusage.importers.index import ImportBusyError
+
+    if store is None:
+        from jusage.store import Store
+
+        store = Store.default()
+    try:
+        summary = importer(store, paths, lock_timeout=HOOK_LOCK_TIMEOUT)
+    except ImportBusyError:
+        return "jusage hook: another import is running; this turn will be picked up later"
+    added, fixed = counted(summary.events_added, "event"), counted(summary.corrections, "correction")
+    return f"jusage: {added} added, {fixed}"

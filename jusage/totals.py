@@ -355,17 +355,15 @@ class Totals:
 
     def held(self, tracker: Tracker, now: int) -> tuple[int, int]:
         """``(tokens, pico-dollars)`` of the period containing ``now`` (after :meth:`advance`)."""
-        if tracker.period == BLOCK:
-            return self.span(tracker, now)[:2]
-        b = tracker.buckets.get(tracker.floor)
-        return (b[0], b[1]) if b else (0, 0)
+        tokens, pico, _, _ = self.span(tracker, now)
+        return tokens, pico
 
     def span(self, tracker: Tracker, now: int) -> tuple[int, int, int | None, int | None]:
         """``(tokens, pico-dollars, start, end)`` of the period containing ``now`` (after
         :meth:`advance`): :meth:`window` without first and last, cheaper, for the record path."""
         period = tracker.period
         if period == BLOCK:
-            start = self.block_start if self.dirty_from is None else self.latest_block()
+            start = self.latest_block()
             if start < 0 or not start <= now < start + _BLOCK:
                 return 0, 0, None, None
             tokens = pico = 0

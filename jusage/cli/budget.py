@@ -35,16 +35,12 @@ def _settings(func: F) -> F:
 
 def _checker(log_path: Path | None, timezone: str | None, start_of_week: str | None) -> BudgetChecker:
     """The budgets and settings of ``$JUSAGE_HOME``; every problem is a :class:`CliError`."""
-    from jusage.budgets import BudgetError
     from jusage.checker import BudgetChecker
-    from jusage.config import ConfigError
 
     path = readable_log(log_path)
     try:
         return BudgetChecker.load(path, timezone=timezone, start_of_week=start_of_week)
-    except (BudgetError, ConfigError) as exc:
-        raise CliError(str(exc)) from None
-    except ValueError as exc:  # an unknown zone or weekday
+    except ValueError as exc:  # BudgetError, ConfigError, an unknown zone or weekday
         raise CliError(str(exc)) from None
 
 
