@@ -103,12 +103,12 @@ class BudgetStatus(msgspec.Struct, frozen=True, gc=False):
     @property
     def reason(self) -> str:
         """One line: the budget, how much of its limits is used, and when it resets."""
-        from jusage.render.text import format_tokens, format_usd
+        from jusage.render.text import format_pico, format_tokens, format_usd
 
         b = self.budget
         amounts = []
         if b.usd is not None:
-            used = format_usd((self.used_pico + 500_000) // 1_000_000)
+            used = format_pico(self.used_pico)
             amounts.append(f"{used} of {format_usd(round(b.usd * 1e6))}")
         if b.tokens is not None:
             amounts.append(f"{format_tokens(self.used_tokens)} of {format_tokens(b.tokens)} tokens")

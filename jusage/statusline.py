@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["print_status_line", "status_line"]
 
 _SEP = " · "
-_YELLOW = "\x1b[33m"
-_RED = "\x1b[31m"
-_RESET = "\x1b[0m"
 
 
 def _field(payload: Any, *path: str) -> Any:
@@ -62,7 +59,9 @@ def _money(pico_or_usd: float) -> str:
 def _paint(text: str, share: float, color: bool, alert: float = 80.0) -> str:
     if not color or share < alert:
         return text
-    return f"{_RED if share >= 100 else _YELLOW}{text}{_RESET}"
+    from jusage.render.text import warning_color
+
+    return warning_color(text, share >= 100)
 
 
 def _budget_part(statuses: tuple[BudgetStatus, ...], color: bool) -> str:
@@ -72,8 +71,9 @@ def _budget_part(statuses: tuple[BudgetStatus, ...], color: bool) -> str:
     text = f"{tightest.budget.name} {tightest.percent:.0f}%"
     if not color or tightest.action == "ok":
         return text
-    over = tightest.percent >= 100 or tightest.action == "stop"
-    return f"{_RED if over else _YELLOW}{text}{_RESET}"
+    from jusage.render.text import warning_color
+
+    return warning_color(text, tightest.percent >= 100 or tightest.action == "stop")
 
 
 def _block_part(overview: Overview, now: int) -> str:

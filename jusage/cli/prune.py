@@ -129,14 +129,14 @@ def _iso(ts: int) -> str:
 
 
 def _describe(summary: object, path: Path) -> str:
-    from jusage.render.text import format_int, format_usd
+    from jusage.render.text import format_int, format_pico
     from jusage.retention import PruneSummary
 
     assert isinstance(summary, PruneSummary)
     if not summary.removed:
         return f"Nothing to prune in {path}."
     verb = "would remove" if summary.dry_run else "removed"
-    cost = format_usd((summary.cost_pico + 500_000) // 1_000_000)
+    cost = format_pico(summary.cost_pico)
     unpriced = f" (+ {format_int(summary.unpriced)} tokens with no price)" if summary.unpriced else ""
     span = f"{_iso(summary.first)[:10]} to {_iso(summary.last)[:10]}"
     lines = [

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from jusage.render.reports import short_model
-from jusage.render.text import cost_cell, format_int, format_usd, render_table
+from jusage.render.text import cost_cell, format_int, format_pico, format_usd, render_table
 from jusage.views.blocks import Block
 
 __all__ = ["render_blocks"]
@@ -83,7 +83,7 @@ def render_blocks(
                         "",
                         format_int(tokens),
                         *([f"{tokens / limit * 100:.1f}%"] if limit else []),
-                        format_usd((cost_pico + 500_000) // 1_000_000),
+                        format_pico(cost_pico),
                     ]
                 )
             rate = b.burn_rate()

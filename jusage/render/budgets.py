@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from jusage.render.text import format_tokens, format_usd, render_table
+from jusage.render.text import format_pico, format_tokens, format_usd, render_table, warning_color
 
 if TYPE_CHECKING:
     from jusage.budgets import Budget
@@ -15,10 +15,6 @@ __all__ = ["BAR_WIDTH", "bar", "render_budget_list", "render_budget_status"]
 
 BAR_WIDTH = 20
 """Characters of a usage bar."""
-
-_YELLOW = "\x1b[33m"
-_RED = "\x1b[31m"
-_RESET = "\x1b[0m"
 
 
 def _limits(b: Budget) -> str:
@@ -57,7 +53,7 @@ def bar(percent: float, *, width: int = BAR_WIDTH) -> str:
 def _used(s: BudgetStatus) -> str:
     parts = []
     if s.budget.usd is not None:
-        parts.append(format_usd((s.used_pico + 500_000) // 1_000_000))
+        parts.append(format_pico(s.used_pico))
     if s.budget.tokens is not None:
         parts.append(f"{format_tokens(s.used_tokens)} tok")
     return " + ".join(parts)
@@ -85,7 +81,7 @@ def render_budget_status(statuses: Sequence[BudgetStatus], *, width: int = 80, c
                 bar(s.percent),
                 f"{s.percent:.0f}%",
                 left,
-                "-" if projected is None else format_usd((projected + 500_000) // 1_000_000),
+                "-" if projected is None else format_pico(projected),
                 s.action,
             ]
         )
@@ -94,7 +90,6 @@ def render_budget_status(statuses: Sequence[BudgetStatus], *, width: int = 80, c
     if color:  # painted after the layout: escape codes would count as columns
         for i, s in enumerate(statuses):
             if s.percent >= s.budget.alert_at * 100:
-                shade = _RED if s.percent >= 100 else _YELLOW
                 text = rows[i][4]
-                lines[i + 2] = lines[i + 2].replace(text, f"{shade}{text}{_RESET}", 1)
+                lines[i + 2] = lines[i + 2].replace(text, warning_color(text, s.percent >= 100), 1)
     return "\n".join(lines)

@@ -18,10 +18,12 @@ __all__ = [
     "cost_cell",
     "counted",
     "format_int",
+    "format_pico",
     "format_tokens",
     "format_usd",
     "render_table",
     "use_color",
+    "warning_color",
 ]
 
 _TOKEN_UNITS = ((1_000, "K"), (1_000_000, "M"), (1_000_000_000, "B"), (1_000_000_000_000, "T"))
@@ -29,6 +31,18 @@ _ELLIPSIS = "…"
 _BOLD = "\x1b[1m"
 _DIM = "\x1b[2m"
 _RESET = "\x1b[0m"
+_YELLOW = "\x1b[33m"
+_RED = "\x1b[31m"
+
+
+def warning_color(text: str, over: bool) -> str:
+    """``text`` in yellow (at an alert level), or red when ``over`` a limit (ANSI codes)."""
+    return f"{_RED if over else _YELLOW}{text}{_RESET}"
+
+
+def format_pico(pico: int) -> str:
+    """Pico-dollars (the sums' unit) as :func:`format_usd` shows them, rounded half up."""
+    return format_usd((pico + 500_000) // 1_000_000)
 
 
 def format_usd(micro: int, *, decimals: int = 2) -> str:
@@ -62,7 +76,7 @@ def cost_cell(cost_pico: int, unpriced: int) -> str:
     marked ``*`` when some of them had none, else the cost."""
     if unpriced and not cost_pico:
         return "unpriced"
-    return format_usd((cost_pico + 500_000) // 1_000_000) + ("*" if unpriced else "")
+    return format_pico(cost_pico) + ("*" if unpriced else "")
 
 
 def format_tokens(n: int) -> str:
