@@ -438,7 +438,17 @@ def rollup(partial: Partial, aggregator: Aggregator) -> Table:
         if coster is None:
             row[COST] = 0
         else:
-            cost = coster.group_cost(model, utc_day, tier, row, reported)
+            cost = coster.group_cost(
+                model,
+                utc_day,
+                tier,
+                row[COST] if reported else None,
+                row[PROMPT],
+                row[COMPLETION],
+                row[CACHED],
+                row[CACHE_WRITE],
+                row[CACHE_WRITE_1H],
+            )
             if cost is None:
                 row[COST] = 0
                 row[UNPRICED] = row[PROMPT] + row[COMPLETION]

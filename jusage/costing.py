@@ -21,15 +21,13 @@ so pricing a group's sums equals the sum of its events' prices exactly.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from jusage.aggregate import CACHE_WRITE, CACHE_WRITE_1H, CACHED, COMPLETION, COST, PROMPT
-
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
 
     from jusage.aggregate import EventLike, Table
     from jusage.pricing import Pricer, PriceSource, Rates
@@ -87,18 +85,28 @@ class Coster:
         return self.pricer.model_thresholds(model)
 
     def group_cost(
-        self, model: str, utc_day: str, tier: int, counters: Sequence[int], reported: bool
+        self,
+        model: str,
+        utc_day: str,
+        tier: int,
+        reported: int | None,
+        prompt: int,
+        completion: int,
+        cached: int,
+        cache_write: int,
+        cache_write_1h: int,
     ) -> int | None:
-        """The cost in pico-dollars of a group of events, or ``None`` when it has no price.
+        """The cost in pico-dollars of a group of events (or of one), or ``None`` when it has
+        no price.
 
-        ``counters`` are the group's sums (:data:`jusage.aggregate.COUNTERS`), whose ``cost``
-        holds the costs its events reported when ``reported``. ``auto`` uses those, else
-        calculates; ``calculate`` always calculates; ``display`` uses only reported costs.
-        A calculated cost takes the model's rates on ``utc_day`` for prompts in price tier
-        ``tier`` (how many of :meth:`tiers_of` the model's prompts are above).
+        ``reported`` is the sum of the costs its events reported, ``None`` when they did not.
+        ``auto`` uses that, else calculates; ``calculate`` always calculates; ``display`` uses
+        only reported costs. A calculated cost takes the model's rates on ``utc_day`` for
+        prompts in price tier ``tier`` (how many of :meth:`tiers_of` the model's prompts are
+        above) applied to the token counts.
         """
-        if reported and self.mode != "calculate":
-            return counters[COST]
+        if reported is not None and self.mode != "calculate":
+            return reported
         if self.mode == "display" or self.pricer is None:
             return None
         rates = self.rates(model, utc_day)
@@ -106,29 +114,22 @@ class Coster:
             return None
         if tier:
             rates = rates.for_prompt(self.tiers_of(model)[tier - 1] + 1)
-        return rates.linear_cost(
-            counters[PROMPT],
-            counters[COMPLETION],
-            counters[CACHED],
-            counters[CACHE_WRITE],
-            counters[CACHE_WRITE_1H],
-        )
+        return rates.linear_cost(prompt, completion, cached, cache_write, cache_write_1h)
 
     def event_cost(self, event: EventLike, utc_day: str) -> int | None:
         """The cost in pico-dollars of one event on ``utc_day`` (its UTC day, ``YYYY-MM-DD``),
-        by the same rules as :meth:`group_cost`; ``None`` when it has no price."""
+        as :meth:`group_cost` prices a group; ``None`` when it has no price."""
         usd = event.cost_usd
-        if usd is not None and self.mode != "calculate":
-            return pico_from_usd(usd)
-        if self.mode == "display" or self.pricer is None:
-            return None
-        rates = self.rates(event.model, utc_day)
-        if rates is None:
-            return None
-        if rates.tiers:
-            rates = rates.for_prompt(event.prompt)
-        return rates.linear_cost(
-            event.prompt, event.completion, event.cached, event.cache_write, event.cache_write_1h
+        return self.group_cost(
+            event.model,
+            utc_day,
+            bisect_left(self.tiers_of(event.model), event.prompt),
+            None if usd is None else pico_from_usd(usd),
+            event.prompt,
+            event.completion,
+            event.cached,
+            event.cache_write,
+            event.cache_write_1h,
         )
 
     def rates(self, model: str, utc_day: str) -> Rates | None:

@@ -709,10 +709,9 @@ class Pricer:
             return self._cache[key]
         except KeyError:
             pass
-        found = self._override(model)
-        if found is None:
-            found = self._package(model, day)
-        self._cache[key] = found
+        segments = self.history(model)
+        at = bisect_right([start for start, _ in segments], day.isoformat()) - 1
+        found = self._cache[key] = segments[max(at, 0)][1]
         return found
 
     def history(self, model: str) -> _Segments:
@@ -743,15 +742,6 @@ class Pricer:
             if any(fnmatchcase(name, pattern) for name in names):
                 return rates
         return None
-
-    def _package(self, model: str, day: date) -> Rates | None:
-        answers = _package_answers()
-        segments = answers.models.get(model)
-        if segments is None:
-            segments = answers.models[model] = self._segments(model)
-            answers.changed()
-        at = bisect_right([start for start, _ in segments], day.isoformat()) - 1
-        return segments[max(at, 0)][1]
 
     def _segments(self, model: str) -> _Segments:
         """The model's price history: ``(first day, rates)`` for each period of one price.
