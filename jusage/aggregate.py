@@ -316,9 +316,16 @@ class Aggregator:
         return bucket, values, named[self._model_at], utc_day, tier, reported
 
     def accumulate_file(
-        self, partial: Partial, path: Path, start: int = 0, end: int | None = None
+        self,
+        partial: Partial,
+        path: Path,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        keep: Callable[[list[Event]], Iterable[Event]] | None = None,
     ) -> Partial:
-        """Fold the valid lines of ``path`` (bytes ``[start, end)``) into ``partial``.
+        """Fold the valid lines of ``path`` (bytes ``[start, end)``) into ``partial``; with
+        ``keep``, only the events it passes on from each block of decoded lines.
 
         Malformed lines (not JSON, wrong types, out of range, contradicting counts, torn)
         are skipped and counted in ``partial.skipped``.
@@ -330,7 +337,7 @@ class Aggregator:
         gc.disable()
         try:
             for rows in read_rows(path, stats, start, end, decoder=EVENT_DECODER):
-                self.accumulate(partial, rows)
+                self.accumulate(partial, rows if keep is None else keep(rows))
         finally:
             if collecting:
                 gc.enable()

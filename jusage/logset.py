@@ -29,12 +29,12 @@ from typing import Any
 import msgspec
 
 from jusage.aggregate import Aggregator, Partial, Table, add_tables, rollup
-from jusage.events import EVENT_DECODER, Event
-from jusage.locations import cache_dir
-from jusage.reading import ReadStats, last_line_end, read_rows
+from jusage.events import Event
+from jusage.reading import last_line_end
 from jusage.scan import (
     CHECKPOINT_VERSION,
     aggregate_file,
+    checkpoint_named,
     checkpoints_enabled,
     decode_groups,
     decode_table,
@@ -149,9 +149,7 @@ def table_of_logs(
 
 
 def _checkpoint_path(paths: Sequence[Path], aggregator: Aggregator) -> Path:
-    ident = "\0".join([*map(str, paths), aggregator.signature, str(CHECKPOINT_VERSION), "set"])
-    digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return cache_dir() / f"{digest}.checkpoint"
+    return checkpoint_named(*map(str, paths), aggregator.signature, "set")
 
 
 class _SetReader:
@@ -180,7 +178,8 @@ class _SetReader:
         table = rollup(saved, self.aggregator) if priced else None
         if ckpt is not None:
             self._save(ckpt, saved, records, table)
-        whole = saved.merge(tail)
+        saved.absorb(tail)
+        whole = saved
         if table is not None and (tail.groups or tail.skipped):
             table = add_tables(table, rollup(tail, self.aggregator))
         return whole, table
@@ -264,8 +263,7 @@ class _SetReader:
                     return seen_in(digest, range(i))
 
                 self._fold(gained, path, start, boundary, duplicate, fresh[index])
-                ids = sorted(fresh[index]) if not digests[index] else sorted([*digests[index], *fresh[index]])
-                records.append(_record_ids(path, st, boundary, ids))
+                records.append(_record(path, st, boundary, [*digests[index], *fresh[index]]))
             tails.append((path, index, boundary, st.st_size))
         changed = any(record is not known.get(record.path) for record in records)
         priced_by = _priced_by(self.aggregator) if priced else ""
@@ -294,8 +292,10 @@ class _SetReader:
             table = add_tables(table, rollup(tail, self.aggregator))
         if partial is None and not priced:
             partial = decode_groups(saved.groups, saved.skipped)
-        whole = partial.merge(tail) if partial is not None else Partial()
-        return whole, table
+        if partial is None:
+            return Partial(), table
+        partial.absorb(tail)
+        return partial, table
 
     def _fold_tails(self, partial: Partial, tails: list[tuple[Path, int, int, int]], earlier: Any) -> None:
         """The last lines still being written (not kept in the checkpoint)."""
@@ -306,12 +306,10 @@ class _SetReader:
     def _fold(
         self, partial: Partial, path: Path, start: int, end: int, duplicate: Any, mine: set[int]
     ) -> None:
-        if end <= start:
-            return
-        stats = ReadStats()
-        for rows in read_rows(path, stats, start, end, decoder=EVENT_DECODER):
-            self.aggregator.accumulate(partial, _first_copies(rows, duplicate, mine))
-        partial.skipped += stats.skipped
+        if end > start:
+            self.aggregator.accumulate_file(
+                partial, path, start, end, keep=lambda rows: _first_copies(rows, duplicate, mine)
+            )
 
     def _save(self, ckpt: Path, partial: Partial, records: list[_LogRecord], table: Table | None) -> None:
         self._save_rows(ckpt, encode_groups(partial), partial.skipped, records, table)
@@ -355,9 +353,8 @@ def _stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def _record(path: Path, st: os.stat_result, offset: int, ids: set[int]) -> _LogRecord:
-    return _record_ids(path, st, offset, sorted(ids))
-
-
-def _record_ids(path: Path, st: os.stat_result, offset: int, ids: list[int]) -> _LogRecord:
-    return _LogRecord(str(path), st.st_dev, st.st_ino, offset, probe(path, offset), array("Q", ids).tobytes())
+def _record(path: Path, st: os.stat_result, offset: int, ids: Iterable[int]) -> _LogRecord:
+    """A log's record: where it was read to, and the sorted digests of the ids it counted."""
+    return _LogRecord(
+        str(path), st.st_dev, st.st_ino, offset, probe(path, offset), array("Q", sorted(ids)).tobytes()
+    )

@@ -177,9 +177,15 @@ def checkpoints_enabled() -> bool:
 
 def checkpoint_path(path: Path, aggregator: Aggregator) -> Path:
     """Where the checkpoint of ``path`` for this aggregation lives."""
+    return checkpoint_named(str(path.resolve()), aggregator.signature)
+
+
+def checkpoint_named(*parts: str) -> Path:
+    """The checkpoint file for what ``parts`` name (and this checkpoint version), in the
+    cache folder under a digest of them."""
     import hashlib
 
-    ident = "\0".join([str(path.resolve()), aggregator.signature, str(CHECKPOINT_VERSION)])
+    ident = "\0".join([*parts, str(CHECKPOINT_VERSION)])
     digest = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return cache_dir() / f"{digest}.checkpoint"
 
