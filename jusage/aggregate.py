@@ -45,6 +45,7 @@ __all__ = [
     "add_tables",
     "keep_dims",
     "rollup",
+    "sum_rows",
 ]
 
 #: The counters of a group, in order. In a :class:`Partial`, ``cost`` holds the reported
@@ -391,6 +392,17 @@ class Table:
             return self.dims.index(dim)
         except ValueError:
             raise ValueError(f"the table lacks the dimension {dim!r}") from None
+
+
+def sum_rows(rows: Iterable[Sequence[int]]) -> list[int] | None:
+    """The counters of ``rows`` added up (``None`` for no rows)."""
+    total: list[int] | None = None
+    for row in rows:
+        if total is None:
+            total = list(row)
+        else:
+            add_counters(total, row)
+    return total
 
 
 def add_tables(first: Table, second: Table) -> Table:

@@ -65,17 +65,11 @@ class _Removed:
                 self.batch = []
 
     def summary(self, kept: int, **extra: object) -> PruneSummary:
-        from jusage.aggregate import Usage, add_counters, rollup
+        from jusage.aggregate import Usage, rollup, sum_rows
 
         self.aggregator.accumulate(self.partial, self.batch)
         self.batch = []
-        total: list[int] | None = None
-        for row in rollup(self.partial, self.aggregator).rows.values():
-            if total is None:
-                total = list(row)
-            else:
-                add_counters(total, row)
-        usage = Usage.of(total)
+        usage = Usage.of(sum_rows(rollup(self.partial, self.aggregator).rows.values()))
         return PruneSummary(
             self.count,
             usage.total,

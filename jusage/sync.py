@@ -141,10 +141,11 @@ def copy_log_to(log: Path, folder: Path, *, name: str | None = None) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name or host_name()}.jsonl"
-    if not log.exists():
+    size = _size(log)
+    if size < 0:
         return target
-    end = last_line_end(log, log.stat().st_size)
-    have = target.stat().st_size if target.exists() else -1
+    end = last_line_end(log, size)
+    have = _size(target)
     if 0 <= have <= end and probe(target, have) == probe(log, have):
         with log.open("rb") as source, target.open("ab") as out:
             source.seek(have)
@@ -159,6 +160,14 @@ def copy_log_to(log: Path, folder: Path, *, name: str | None = None) -> Path:
         os.fsync(out.fileno())
     tmp.replace(target)
     return target
+
+
+def _size(path: Path) -> int:
+    """The size of the file at ``path``, -1 when there is none."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
 
 
 def _copy_bytes(source: Any, out: Any, count: int) -> None:

@@ -155,8 +155,6 @@ def repair_log(path: Path) -> tuple[VerifyReport, Path | None]:
             out.flush()
             os.fsync(out.fileno())
 
-    result = rewrite_log(
-        path, lambda n, line, event: checker.check(n, line, event), keep_removed=keep_removed
-    )
+    result = rewrite_log(path, checker.check, keep_removed=keep_removed)
     report.lines = checker.last
     return report, side if result.removed else None

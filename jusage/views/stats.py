@@ -13,7 +13,7 @@ from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jusage.aggregate import COST, Aggregator, EventLike, Partial, Table, Usage, add_counters, rollup
+from jusage.aggregate import COST, Aggregator, EventLike, Partial, Table, Usage, rollup, sum_rows
 
 if TYPE_CHECKING:
     from jusage.costing import Coster
@@ -73,16 +73,6 @@ class Stats:
         return [(d, self.days[d]) for d in sorted(self.days)]
 
 
-def _sum(rows: Iterable[list[int]]) -> list[int] | None:
-    total: list[int] | None = None
-    for row in rows:
-        if total is None:
-            total = list(row)
-        else:
-            add_counters(total, row)
-    return total
-
-
 def _shares(per_name: dict[str, list[int]], grand: int) -> list[Share]:
     shares = []
     for name, row in per_name.items():
@@ -138,11 +128,11 @@ def stats_view(table: Table, today: date) -> Stats:
         per_day.setdefault(day, []).append(row)
         per_model.setdefault(model, []).append(row)
         per_project.setdefault(project, []).append(row)
-    totals = Usage.of(_sum(table.rows.values()))
-    days = {day: Usage.of(_sum(rows)) for day, rows in per_day.items()}
+    totals = Usage.of(sum_rows(table.rows.values()))
+    days = {day: Usage.of(sum_rows(rows)) for day, rows in per_day.items()}
     active = [d for d, usage in days.items() if usage.total > 0]
-    models = {name: _sum(rows) or [] for name, rows in per_model.items()}
-    projects = {name: _sum(rows) or [] for name, rows in per_project.items()}
+    models = {name: sum_rows(rows) or [] for name, rows in per_model.items()}
+    projects = {name: sum_rows(rows) or [] for name, rows in per_project.items()}
     by_model = _shares(models, totals.total)
     return Stats(
         totals=totals,
