@@ -185,3 +185,21 @@ def test_stats_honours_force_color(
     assert "\x1b[" in coloured
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in runner.invoke(main, ["stats", "--log", str(log_path)]).stdout
+
+
+def test_blocks_name_the_unpriced_models_of_the_blocks_shown(runner: CliRunner, log_path: Path) -> None:
+    """The warning counts what the shown blocks hold, not the whole log."""
+    store = Store(log_path)
+    store.record(Event(ts=1_764_547_200, model="mystery-x", prompt=1_000_000, completion=12))
+    store.record(Event(ts=1_764_547_200 + 3 * 86_400, model="mystery-y", prompt=5, completion=6))
+    args = ["blocks", "--log", str(log_path), "--since", "2025-12-04", "--today", "2025-12-04", "-z", "UTC"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "no price known for: mystery-y (11 tokens)" in result.stderr
+    assert "mystery-x" not in result.stderr
+
+
+def test_session_refuses_a_breakdown_it_cannot_show(runner: CliRunner, log_path: Path) -> None:
+    code, output = run(runner, "session", "--breakdown", "host", "--log", str(log_path))
+    assert code == 2
+    assert "summary --by session,host" in output

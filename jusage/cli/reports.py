@@ -189,6 +189,11 @@ def session(**opts: Any) -> None:
     """
     from jusage.views.reports import session_report
 
+    if opts["breakdown"] not in (None, "model"):
+        raise CliError(
+            "session --breakdown shows each session's models only; for sessions by "
+            f"{opts['breakdown']}, use summary --by session,{opts['breakdown']}"
+        )
     query = make_query(opts)
     w = query.window
     table = read_table(query, ("session", "project", "model"))
@@ -260,7 +265,13 @@ def blocks(**opts: Any) -> None:
       jusage blocks --json --since today
     """
     from jusage.render.blocks import render_blocks
-    from jusage.views.blocks import blocks_to_json, build_blocks, parse_token_limit, select_blocks
+    from jusage.views.blocks import (
+        blocks_to_json,
+        build_blocks,
+        parse_token_limit,
+        select_blocks,
+        unpriced_in,
+    )
 
     query = make_query(opts)
     w = query.window
@@ -281,13 +292,9 @@ def blocks(**opts: Any) -> None:
         recent=opts["recent"],
     )
     if any(b.tally.unpriced for b in shown):
-        from jusage.aggregate import UNPRICED
-        from jusage.costing import unpriced_models
         from jusage.render.reports import unpriced_warning
 
-        model_at = table.position("model")
-        names = unpriced_models((values[model_at], c[UNPRICED]) for _, values, c in table.items())
-        click.echo(unpriced_warning(names, query.mode), err=True)
+        click.echo(unpriced_warning(unpriced_in(shown, table), query.mode), err=True)
     if opts["token_limit"] is not None and limit is None:
         click.echo("note: --token-limit max: no completed block yet, so no limit", err=True)
     if query.as_json:

@@ -48,11 +48,7 @@ def stats(last_days: int | None, **opts: Any) -> None:
     if result.totals.unpriced:
         from jusage.render.reports import unpriced_warning
 
-        named = {s.name: s.unpriced_tokens for s in result.by_model if s.unpriced_tokens}
-        unnamed = result.totals.unpriced - sum(named.values())
-        if unnamed:
-            named["(no model)"] = unnamed
-        click.echo(unpriced_warning(named, query.mode), err=True)
+        click.echo(unpriced_warning(result.unpriced_models, query.mode), err=True)
     if not result.days and not result.skipped_lines and not query.as_json:
         from jusage.cli.query import nothing_to_show
 

@@ -35,6 +35,7 @@ __all__ = [
     "max_completed_tokens",
     "parse_token_limit",
     "select_blocks",
+    "unpriced_in",
 ]
 
 BLOCK_SECONDS = 5 * 3600
@@ -136,6 +137,28 @@ def build_blocks(table: Table, now: int) -> list[Block]:
     if start >= 0:
         close()
     return blocks
+
+
+def unpriced_in(blocks: Sequence[Block], table: Table) -> dict[str, int]:
+    """The tokens with no price per model (see :func:`~jusage.costing.unpriced_models`) in
+    the hours of ``blocks`` (in time order, as :func:`build_blocks` gives them) of ``table``,
+    the hourly table they were built from."""
+    from bisect import bisect_right
+
+    from jusage.aggregate import UNPRICED
+    from jusage.costing import unpriced_models
+
+    spans = [(b.start, b.end) for b in blocks if b.tally.unpriced]
+    starts = [start for start, _ in spans]
+    model_at = table.position("model")
+
+    def shown(hour: int) -> bool:
+        at = bisect_right(starts, hour) - 1
+        return at >= 0 and hour < spans[at][1]
+
+    return unpriced_models(
+        (values[model_at], c[UNPRICED]) for hour, values, c in table.items() if shown(hour)
+    )
 
 
 def max_completed_tokens(blocks: Sequence[Block]) -> int:

@@ -72,6 +72,15 @@ class Stats:
         """The days and their usage in ascending date order."""
         return [(d, self.days[d]) for d in sorted(self.days)]
 
+    @property
+    def unpriced_models(self) -> dict[str, int]:
+        """The tokens with no price per model (``(no model)`` for events without one)."""
+        named = {s.name: s.unpriced_tokens for s in self.by_model if s.unpriced_tokens}
+        unnamed = self.totals.unpriced - sum(named.values())
+        if unnamed:
+            named["(no model)"] = unnamed
+        return named
+
 
 def _shares(per_name: dict[str, list[int]], grand: int) -> list[Share]:
     shares = []
