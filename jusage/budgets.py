@@ -73,7 +73,13 @@ _KEYS = frozenset(("scope", "period", "usd", "tokens", "alert_at", "hard_stop"))
 
 
 class BudgetError(ValueError):
-    """A budget (or the budgets file) is malformed; the message names the file and line."""
+    """A budget (or the budgets file) is malformed; the message names the file and line.
+
+    ``key`` names the setting at fault, when one is (its line is the one reported)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Scope(msgspec.Struct, frozen=True):
@@ -223,19 +229,23 @@ class Budget(msgspec.Struct, frozen=True):
         if not self.scopes:
             raise BudgetError("needs a scope (global for everything)")
         if self.period not in PERIODS:
-            raise BudgetError(f"unknown period {self.period!r}: expected {', '.join(PERIODS)}")
+            raise BudgetError(f"unknown period {self.period!r}: expected {', '.join(PERIODS)}", "period")
         if self.usd is None and self.tokens is None:
             raise BudgetError("needs a limit: usd, tokens or both")
         if self.usd is not None and not (
             isinstance(self.usd, int | float) and math.isfinite(self.usd) and 0 < self.usd <= MAX_USD
         ):
-            raise BudgetError(f"usd must be a number above 0 and at most {MAX_USD:,.0f}, not {self.usd!r}")
+            raise BudgetError(
+                f"usd must be a number above 0 and at most {MAX_USD:,.0f}, not {self.usd!r}", "usd"
+            )
         if self.tokens is not None and not (
             isinstance(self.tokens, int) and not isinstance(self.tokens, bool) and 0 < self.tokens < 1 << 62
         ):
-            raise BudgetError(f"tokens must be a whole number above 0, not {self.tokens!r}")
+            raise BudgetError(f"tokens must be a whole number above 0, not {self.tokens!r}", "tokens")
         if not (isinstance(self.alert_at, int | float) and 0 < self.alert_at <= 1):
-            raise BudgetError(f"alert_at must be a fraction above 0 and at most 1, not {self.alert_at!r}")
+            raise BudgetError(
+                f"alert_at must be a fraction above 0 and at most 1, not {self.alert_at!r}", "alert_at"
+            )
 
     @property
     def tracker(self) -> str:
@@ -283,48 +293,20 @@ def budgets_path() -> Path:
     return jusage_home() / "budgets.toml"
 
 
-_HEADER = re.compile(r"^\s*\[\s*budgets\s*\.\s*(?P<name>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[A-Za-z0-9_-]+)\s*\]")
-
-
-def _header_name(line: str) -> str | None:
-    found = _HEADER.match(line)
-    if found is None:
-        return None
-    name = found.group("name")
-    if name.startswith('"'):
-        import json
-
-        try:
-            decoded: str = json.loads(name)
-        except ValueError:
-            return None
-        return decoded
-    return name.strip("'")
-
-
-def _line_of(text: str, name: str | None, key: str | None) -> int:
+def _line_of(text: str, name: str, key: str | None) -> int:
     """The line of ``key`` in budget ``name``'s table (of its header without a key), else 1."""
-    lines = text.splitlines()
-    start = 0
-    if name is not None:
-        start = next((n for n, line in enumerate(lines) if _header_name(line) == name), -1)
-        if start < 0:
-            return 1
-        if key is None:
-            return start + 1
-    pattern = re.compile(rf"^\s*{re.escape(key or '')}\s*=")
-    for n in range(start + (1 if name is not None else 0), len(lines)):
-        if name is not None and lines[n].lstrip().startswith("["):
-            break
-        if pattern.match(lines[n]):
-            return n + 1
-    return start + 1
+    from jusage.config import key_line, table_headers
+
+    start = next((n for n, found, rest in table_headers(text, "budgets") if found == name and not rest), 0)
+    if not start:
+        return 1
+    return key_line(text, key, start) if key is not None else start
 
 
 def load_budgets(path: Path | None = None) -> list[Budget]:
     """The budgets in ``path`` (default :func:`budgets_path`), in file order; none when the
     file does not exist. Raises :class:`BudgetError` naming the file and line."""
-    from jusage.config import read_toml
+    from jusage.config import read_toml, top_key_line
 
     where = path or budgets_path()
     found = read_toml(where, BudgetError)
@@ -334,37 +316,31 @@ def load_budgets(path: Path | None = None) -> list[Budget]:
     for key in data:
         if key != "budgets":
             raise BudgetError(
-                f"{where}:{_line_of(text, None, key)}: unknown key {key!r} (expected [budgets.NAME])"
+                f"{where}:{top_key_line(text, key)}: unknown key {key!r} (expected [budgets.NAME])"
             )
     tables = data.get("budgets", {})
     if not isinstance(tables, dict):
-        raise BudgetError(f"{where}:{_line_of(text, None, 'budgets')}: budgets must be tables [budgets.NAME]")
+        raise BudgetError(f"{where}:{top_key_line(text, 'budgets')}: budgets must be tables [budgets.NAME]")
     out = []
     for name, table in tables.items():
         try:
             out.append(_budget_from(name, table))
-        except _Bad as bad:
+        except BudgetError as bad:
             raise BudgetError(f"{where}:{_line_of(text, name, bad.key)}: budget {name!r}: {bad}") from None
     return out
 
 
-class _Bad(Exception):
-    def __init__(self, message: str, key: str | None = None) -> None:
-        super().__init__(message)
-        self.key = key
-
-
 def _budget_from(name: str, table: Any) -> Budget:
     if not isinstance(table, dict):
-        raise _Bad("must be a table of settings")
+        raise BudgetError("must be a table of settings")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise _Bad(f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_KEYS))})", unknown[0])
+        raise BudgetError(f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_KEYS))})", unknown[0])
     raw_scopes = table.get("scope", ["global"])
     if isinstance(raw_scopes, str):
         raw_scopes = [raw_scopes]
     if not isinstance(raw_scopes, list) or not all(isinstance(s, str) for s in raw_scopes):
-        raise _Bad("scope must be a string or a list of strings", "scope")
+        raise BudgetError("scope must be a string or a list of strings", "scope")
     checks = {
         "period": (str, "a string"),
         "usd": (int | float, "a number"),
@@ -375,28 +351,23 @@ def _budget_from(name: str, table: Any) -> Budget:
     for key, (kind, wanted) in checks.items():
         value = table.get(key)
         if value is not None and (not isinstance(value, kind) or (key != "hard_stop" and value is True)):
-            raise _Bad(f"{key} must be {wanted}", key)
+            raise BudgetError(f"{key} must be {wanted}", key)
     if "period" not in table:
-        raise _Bad(f"needs a period ({', '.join(PERIODS)})")
+        raise BudgetError(f"needs a period ({', '.join(PERIODS)})")
     try:
         scopes = tuple(Scope.parse(s) for s in raw_scopes)
     except BudgetError as exc:
-        raise _Bad(str(exc), "scope") from None
-    try:
-        usd = table.get("usd")
-        return Budget(
-            name,
-            scopes,
-            table["period"],
-            usd=None if usd is None else float(usd),
-            tokens=table.get("tokens"),
-            alert_at=float(table.get("alert_at", DEFAULT_ALERT_AT)),
-            hard_stop=table.get("hard_stop", False),
-        )
-    except BudgetError as exc:
-        text = str(exc)
-        named = "period" if "period" in text else next((k for k in _KEYS if text.startswith(k)), None)
-        raise _Bad(text, named) from None
+        raise BudgetError(str(exc), "scope") from None
+    usd = table.get("usd")
+    return Budget(
+        name,
+        scopes,
+        table["period"],
+        usd=None if usd is None else float(usd),
+        tokens=table.get("tokens"),
+        alert_at=float(table.get("alert_at", DEFAULT_ALERT_AT)),
+        hard_stop=table.get("hard_stop", False),
+    )
 
 
 _FILE_HEADER = """\

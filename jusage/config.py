@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "config_path", "load_config", "read_toml"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "config_path",
+    "key_line",
+    "load_config",
+    "read_toml",
+    "table_headers",
+    "top_key_line",
+]
 
 
 class ConfigError(ValueError):
@@ -82,29 +91,71 @@ def read_toml(path: Path, error: type[ValueError]) -> tuple[str, dict[str, Any]]
         raise error(f"{path}:{found.group(1) if found else 1}: invalid TOML: {exc}") from None
 
 
-@functools.cache
-def _load(path: Path) -> Config:
+# Where in a TOML file a semantic error is: tomllib gives values, not lines, so the lines are
+# found again in the text, best effort (a message naming line 1 is still a clear message).
+
+
+def table_headers(text: str, table: str) -> list[tuple[int, str, str]]:
+    """``(line number, NAME, the rest)`` of each ``[table.NAME...]`` or ``[[table.NAME...]]``
+    header of ``text``: ``[[models."m".tiers]]`` gives ``(n, "m", ".tiers")``."""
+    import json
     import re
 
+    header = re.compile(
+        rf"""^\s*\[\[?\s*{re.escape(table)}\s*\.\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*(.*?)\]"""
+    )
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := header.match(line):
+            raw, rest = match.group(1), match.group(2)
+            if raw.startswith('"'):
+                try:
+                    name = json.loads(raw)
+                except ValueError:
+                    continue
+            else:
+                name = raw.strip("'")
+            found.append((number, name, rest.replace(" ", "")))
+    return found
+
+
+def key_line(text: str, key: str, start: int) -> int:
+    """The line of ``key = ...`` in the table whose header is on line ``start``, else ``start``."""
+    import re
+
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, line in enumerate(text.splitlines()[start:], start=start + 1):
+        if line.lstrip().startswith("["):
+            break
+        if pattern.match(line):
+            return number
+    return start
+
+
+def top_key_line(text: str, key: str) -> int:
+    """The first line that sets or opens the top-level ``key`` (``key =``, ``[key...``), else 1."""
+    import re
+
+    pattern = re.compile(rf"^\s*(\[\[?\s*)?[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
+    return next((n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 1)
+
+
+@functools.cache
+def _load(path: Path) -> Config:
     found = read_toml(path, ConfigError)
     if found is None:
         return Config()
     text, data = found
-
-    def line_of(key: str) -> int:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        return next((n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 1)
-
     for key, value in data.items():
         kind = _KEYS.get(key)
         if kind is None:
             allowed = ", ".join(sorted(_KEYS))
-            raise ConfigError(f"{path}:{line_of(key)}: unknown key {key!r} (allowed: {allowed})")
+            raise ConfigError(f"{path}:{top_key_line(text, key)}: unknown key {key!r} (allowed: {allowed})")
         if not isinstance(value, kind) or (
             isinstance(value, list) and not all(isinstance(v, str) for v in value)
         ):
             wanted = {str: "a string", list: "a list of strings", bool: "true or false"}[kind]
-            raise ConfigError(f"{path}:{line_of(key)}: {key} must be {wanted}")
+            raise ConfigError(f"{path}:{top_key_line(text, key)}: {key} must be {wanted}")
     # Checked here so a bad value is an error naming its line, not a surprise later.
     try:
         from jusage.days import resolve_timezone
@@ -112,11 +163,11 @@ def _load(path: Path) -> Config:
 
         resolve_timezone(data.get("timezone"))
     except ValueError as exc:
-        raise ConfigError(f"{path}:{line_of('timezone')}: timezone: {exc}") from None
+        raise ConfigError(f"{path}:{top_key_line(text, 'timezone')}: timezone: {exc}") from None
     try:
         parse_weekday(data.get("start_of_week", "monday"))
     except ValueError as exc:
-        raise ConfigError(f"{path}:{line_of('start_of_week')}: start_of_week: {exc}") from None
+        raise ConfigError(f"{path}:{top_key_line(text, 'start_of_week')}: start_of_week: {exc}") from None
     return Config(
         machine_name=data.get("machine_name", "").strip(),
         logs=tuple(data.get("logs", ())),

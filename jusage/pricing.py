@@ -201,7 +201,6 @@ _PRICE_KEYS = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
 _MODEL_KEYS = frozenset((*_PRICE_KEYS, "tiers"))
 _TIER_KEYS = frozenset((*_PRICE_KEYS, "above"))
 _LINE_IN_TOML_ERROR = r"at line (\d+)"
-_HEADER = r"""^\s*\[\[?\s*models\s*\.\s*("(?:[^"\\]|\\.)*"|'[^']*'|[\w-]+)\s*(.*?)\]"""
 
 
 def price_source(rates: Rates | None) -> PriceSource:
@@ -230,25 +229,14 @@ def _usd_to_micro(value: object) -> int | None:
     return round(amount * _MICRO)
 
 
-def _header_lines(text: str) -> list[tuple[int, str, str]]:
-    """(line number, model name, rest of header) for each ``[models.NAME…]`` header."""
-    import re  # error path only: keep it off the import path
-
-    found: list[tuple[int, str, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if match := re.match(_HEADER, line):
-            raw, rest = match.group(1), match.group(2)
-            name = raw[1:-1] if raw[0] in "\"'" else raw
-            found.append((number, name, rest.replace(" ", "")))
-    return found
-
-
 def _find_line(text: str, model: str, key: str | None = None, tier: int | None = None) -> int:
     """Best-effort line of a model's table (or a key in it, or its ``tier``-th tier table)."""
-    import re
+    import re  # error path only: keep it off the import path
+
+    from jusage.config import key_line, table_headers
 
     lines = text.splitlines()
-    headers = _header_lines(text)
+    headers = table_headers(text, "models")
     start = 0
     if tier is not None:
         tier_headers = [n for n, name, rest in headers if name == model and rest == ".tiers"]
@@ -259,15 +247,7 @@ def _find_line(text: str, model: str, key: str | None = None, tier: int | None =
     if not start:
         quoted = re.compile(re.escape(f'"{model}"') + "|" + re.escape(f"'{model}'"))
         start = next((n for n, line in enumerate(lines, 1) if quoted.search(line)), 1)
-    if key is not None:
-        key_line = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for number in range(start + 1, len(lines) + 1):
-            line = lines[number - 1]
-            if line.lstrip().startswith("["):
-                break
-            if key_line.match(line):
-                return number
-    return start
+    return key_line(text, key, start) if key is not None else start
 
 
 class _Malformed(Exception):
@@ -365,6 +345,8 @@ def load_overrides(path: Path) -> dict[str, Rates]:
     import re
     import tomllib
 
+    from jusage.config import top_key_line
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -379,12 +361,12 @@ def load_overrides(path: Path) -> dict[str, Rates]:
     for key in document:
         if key != "models":
             raise PricingError(
-                f"{path}:{_top_key_line(text, key)}: unknown key {key!r}"
+                f"{path}:{top_key_line(text, key)}: unknown key {key!r}"
                 ' (expected only [models."NAME"] tables)'
             )
     models = document.get("models", {})
     if not isinstance(models, dict):
-        raise PricingError(f"{path}:{_top_key_line(text, 'models')}: 'models' must be a table")
+        raise PricingError(f"{path}:{top_key_line(text, 'models')}: 'models' must be a table")
     result: dict[str, Rates] = {}
     for pattern, table in models.items():
         try:
@@ -395,13 +377,6 @@ def load_overrides(path: Path) -> dict[str, Rates]:
             where = f"models.{pattern!r}{tier}"
             raise PricingError(f"{path}:{line}: {where}: {exc}") from None
     return result
-
-
-def _top_key_line(text: str, key: str) -> int:
-    import re
-
-    pattern = re.compile(rf"^\s*(\[\[?\s*)?[\"']?{re.escape(key)}[\"']?\s*[=.\]]")
-    return next((n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)), 1)
 
 
 # --- the package ----------------------------------------------------------------------------

@@ -168,6 +168,12 @@ BAD_FILES = [
         6,
         "needs a period",
     ),
+    (
+        "[budgets.a]\nperiod = 'daily'\nusd = 1\n\n\n[budgets.%s]\nperiod = 'daily'\nusd = 1\n"
+        % ("period" * 20),
+        6,
+        "must be 1 to 100 printable characters",
+    ),
     ("[budgets.a\nusd = 1\n", 1, "invalid TOML"),
     ("oops = 1\n", 1, "unknown key 'oops'"),
 ]
