@@ -324,29 +324,33 @@ class BudgetChecker:
             self._coster = Coster(Pricer.load(), "auto")
         return self._coster
 
-    def _new_totals(self) -> Totals:
+    def _signature(self) -> str:
+        """What the running totals depend on besides the log: their trackers, zone, start of
+        week and prices (saved totals with another signature are not used)."""
         import hashlib
 
         from jusage.days import Calendar
         from jusage.totals import STATE_VERSION
 
-        coster = self.coster
         ident = "\0".join(
             [
                 str(STATE_VERSION),
                 Calendar(self.tz).zone_signature(),
                 str(self.start_of_week),
-                coster.cache_key,
+                self.coster.cache_key,
                 *(key for key, _ in self._specs),
             ]
         )
+        return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def _new_totals(self) -> Totals:
         trackers = [Tracker(period, matcher(self._scopes.get(key, ()))) for key, period in self._specs]
         return Totals(
             trackers,
             tz=self.tz,
             start_of_week=self.start_of_week,
-            coster=coster,
-            signature=hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32],
+            coster=self.coster,
+            signature=self._signature(),
         )
 
     def _current(self, now: int) -> Totals:
@@ -617,7 +621,7 @@ def check_budget(
         if found is None or found[0] != stamp:
             fresh = BudgetChecker.load(path, budgets_path=where)
             kept = found[1]._totals if found is not None else None
-            if kept is not None and fresh._new_totals().signature == kept.signature:
+            if kept is not None and fresh._signature() == kept.signature:
                 fresh._totals = kept  # the same trackers and settings: keep the running totals
             found = _cached[key] = (stamp, fresh)
     return found[1].check(
