@@ -49,6 +49,17 @@ def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
         assert "Example" in result.output, name
 
 
+def test_the_command_list_shows_each_commands_own_first_line() -> None:
+    """``jusage --help`` lists each command without importing it, by a copy of the first
+    line of its docstring; the copy must not drift."""
+    import importlib
+
+    for name, (target, short) in COMMANDS.items():
+        module, function = target.split(":")
+        command = getattr(importlib.import_module(module), function)
+        assert (command.help or "").strip().splitlines()[0] == short, name
+
+
 def test_stats_json_on_the_sample_has_every_key(runner: CliRunner, sample_log: Path) -> None:
     """--json prints the whole derived view with the documented keys."""
     data = run_json(runner, "stats", "--log", str(sample_log), "--today", "2026-11-20", "--timezone", "UTC")

@@ -14,17 +14,24 @@ import click
 
 __all__ = ["COMMANDS", "main"]
 
-#: name -> (module:function, short help). Keep the help in step with the command's docstring.
+#: name -> (module:function, short help): the first line of the command's docstring (a test
+#: holds them together).
 COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("jusage.cli.record:record", "Append one event (or JSON lines from stdin) to the log."),
-    "stats": ("jusage.cli.stats:stats", "Totals, streaks, cache hit rate, shares and the daily trend."),
+    "stats": ("jusage.cli.stats:stats", "Totals, cost, streaks, cache hit rate, shares and the daily trend."),
     "daily": ("jusage.cli.reports:daily", "Tokens and cost per day."),
     "weekly": ("jusage.cli.reports:weekly", "Tokens and cost per week."),
     "monthly": ("jusage.cli.reports:monthly", "Tokens and cost per calendar month."),
     "session": ("jusage.cli.reports:session", "Tokens and cost per agent session."),
     "blocks": ("jusage.cli.reports:blocks", "Five-hour usage blocks, as Anthropic meters them."),
-    "summary": ("jusage.cli.reports:summary", "Tokens, calls, turns, cost and share by any dimensions."),
-    "prices": ("jusage.cli.prices:prices", "Every model in the log, its price and where it came from."),
+    "summary": (
+        "jusage.cli.reports:summary",
+        "Tokens, calls, turns, cost and share grouped by any dimensions.",
+    ),
+    "prices": (
+        "jusage.cli.prices:prices",
+        "Every model in the log, the price used for it and where it came from.",
+    ),
     "import": (
         "jusage.cli.importing:import_group",
         "Import agent histories (Claude Code, Codex, Gemini CLI, ...), exactly once.",

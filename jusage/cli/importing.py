@@ -98,7 +98,7 @@ _path_option = click.option(
 
 @click.group(name="import")
 def import_group() -> None:
-    """Import agent histories into the ledger, exactly once.
+    """Import agent histories (Claude Code, Codex, Gemini CLI, ...), exactly once.
 
     Claude Code, Codex and jcode; Gemini CLI, OpenCode, Qwen Code, Amp and GitHub Copilot
     CLI (where each keeps its usage, and how it is read: docs/agents.md).

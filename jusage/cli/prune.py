@@ -45,12 +45,13 @@ def prune(
     timezone: str | None,
     as_json: bool,
 ) -> None:
-    """Remove old events from the log (retention), keeping them in an archive if asked.
+    """Remove old events from the log (retention).
 
-    Agents may keep appending meanwhile: nothing newer than the cutoff is lost or doubled,
-    and writers wait only while the last lines are copied. Pruned events stay remembered as
-    imported, so no import brings them back. Lines that are not valid events are kept (see
-    `jusage verify --repair`).
+    With --archive the removed lines are kept in a gzip file first. Agents may keep
+    appending meanwhile: nothing newer than the cutoff is lost or doubled, and writers wait
+    only while the last lines are copied. Pruned events stay remembered as imported, so no
+    import brings them back. Lines that are not valid events are kept (see `jusage verify
+    --repair`).
 
     \b
     Examples:

@@ -144,9 +144,10 @@ def daily(**opts: Any) -> None:
 @click.command()
 @_report_options
 def weekly(**opts: Any) -> None:
-    """Tokens and cost per week (weeks start on --start-of-week, default Monday).
+    """Tokens and cost per week.
 
-    Each row is keyed by the first day of its week. --json writes
+    Weeks start on --start-of-week (default Monday); each row is keyed by the first day of
+    its week. --json writes
     {"weekly": [{"week": "YYYY-MM-DD", ...}], "totals": {...}}.
 
     \b

@@ -29,11 +29,12 @@ from jusage.cli.options import CliError, echo_json, json_option, log_option
 )
 @json_option
 def sync(log_path: Path | None, agents: tuple[str, ...], folder: Path | None, as_json: bool) -> None:
-    """Bring in what is new from every agent found on this machine, and say what each added.
+    """Bring in what is new from every agent on this machine.
 
-    Every report does this first by itself (unless --no-sync or config.toml's sync = false),
-    so this is for keeping the ledger current from a timer, or to copy it out with --to.
-    Each importer is incremental and counts every message once, however often it runs.
+    Says what each agent added. Every report does this first by itself (unless --no-sync or
+    config.toml's sync = false), so this is for keeping the ledger current from a timer, or
+    to copy it out with --to. Each importer is incremental and counts every message once,
+    however often it runs.
 
     \b
     Examples:

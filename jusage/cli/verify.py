@@ -27,8 +27,10 @@ from jusage.cli.options import CliError, echo_json, json_option
 @click.option("--limit", default=20, show_default=True, metavar="N", help="Lines listed per kind of finding.")
 @json_option
 def verify(log_paths: tuple[Path, ...], recursive: bool, repair: bool, limit: int, as_json: bool) -> None:
-    """Check logs: malformed lines (with the reason), a torn last line, duplicate ids,
-    values outside the valid ranges; events far out of time order are noted.
+    """Check a log line by line, and repair it safely.
+
+    Finds malformed lines (with the reason), a torn last line, duplicate ids and values
+    outside the valid ranges; events far out of time order are noted.
 
     Exit status 0 when every log is clean, 1 when problems were found (also when --repair
     then removed them). --repair rewrites a log safely while agents keep appending, and
